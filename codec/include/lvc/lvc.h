@@ -1,0 +1,254 @@
+/* lvc — a learned video codec.  Public API of liblvc.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Conventions
+ * - Every function that can fail returns 0 or a positive value on success and a negative
+ *   LVC_E* code on failure; lvc_last_error() then describes the failure for the calling thread.
+ * - Ownership is stated on every function taking or returning a pointer.  "Borrowed" means the
+ *   callee keeps no reference after returning; "new reference" means the caller must release it.
+ * - Objects are not thread-safe unless stated; a loaded LvcModel is immutable and may be shared
+ *   by any number of coders on any threads.
+ */
+#ifndef LVC_LVC_H
+#define LVC_LVC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && defined(LVC_BUILDING_DLL)
+#define LVC_API __declspec(dllexport)
+#elif defined(__GNUC__) && defined(LVC_BUILDING_LIBRARY)
+#define LVC_API __attribute__((visibility("default")))
+#else
+#define LVC_API
+#endif
+
+/* ---- Versions ------------------------------------------------------------------------------ */
+
+#define LVC_VERSION_MAJOR 0
+#define LVC_VERSION_MINOR 1
+#define LVC_VERSION_PATCH 0
+#define LVC_VERSION_INT(a, b, c) (((a) << 16) | ((b) << 8) | (c))
+#define LVC_VERSION LVC_VERSION_INT(LVC_VERSION_MAJOR, LVC_VERSION_MINOR, LVC_VERSION_PATCH)
+
+#define LVC_BITSTREAM_VERSION 1 /* codec/FORMAT.md §1 */
+#define LVC_OPSET_VERSION 1     /* codec/ARITHMETIC.md */
+#define LVC_MODEL_FORMAT_VERSION 1
+#define LVC_FILE_VERSION 1
+
+/* Library version string, e.g. "0.1.0".  Static storage. */
+LVC_API const char *lvc_version(void);
+
+/* ---- Errors -------------------------------------------------------------------------------- */
+
+enum {
+    LVC_OK = 0,
+    LVC_EAGAIN = -1,      /* output must be drained (send) or input is needed (receive) */
+    LVC_EOF = -2,         /* flushed: no more output */
+    LVC_EINVAL = -3,      /* invalid argument or call in the wrong state */
+    LVC_ENOMEM = -4,      /* allocation failed or a size exceeds a limit */
+    LVC_EDATA = -5,       /* damaged or invalid stream data */
+    LVC_EMODEL = -6,      /* invalid or unusable model file */
+    LVC_ENOMODEL = -7,    /* the stream's model is not installed */
+    LVC_EUNSUPPORTED = -8,/* valid but unsupported (version, profile, format) */
+    LVC_EIO = -9,         /* I/O error */
+    LVC_ENOREF = -10,     /* P-frame without a valid reference */
+};
+
+/* A static English description of an error code. */
+LVC_API const char *lvc_strerror(int err);
+
+/* The message of the last failure on the calling thread ("" if none).  Valid until the next
+ * liblvc call on this thread. */
+LVC_API const char *lvc_last_error(void);
+
+/* ---- Models -------------------------------------------------------------------------------- */
+
+typedef struct LvcModel LvcModel;
+
+#define LVC_MODEL_ID_SIZE 16
+
+typedef struct LvcModelInfo {
+    uint8_t id[LVC_MODEL_ID_SIZE];
+    char id_hex[2 * LVC_MODEL_ID_SIZE + 1];
+    const char *name;     /* borrowed from the model; valid while the model lives */
+    int format_version;
+    int opset_version;
+    int profile;          /* 1 = lvc-s */
+    int n_graphs;
+    int n_tensors;
+    uint64_t n_parameters; /* elements of all weight, bias and table tensors */
+    int has_inter;        /* 1 if the model codes P-frames */
+} LvcModelInfo;
+
+/* Load a model file.  On success *out receives a new reference.  The file is read and
+ * validated completely (FORMAT.md §3); the caller's path is borrowed. */
+LVC_API int lvc_model_load(const char *path, LvcModel **out);
+
+/* Load a model from memory.  The bytes are copied; data is borrowed. */
+LVC_API int lvc_model_load_memory(const void *data, size_t size, LvcModel **out);
+
+/* Find and load the installed model with this id along LVC_MODEL_PATH and the install
+ * directory.  Returns LVC_ENOMODEL with a message naming the id when it is not installed. */
+LVC_API int lvc_model_find(const uint8_t id[LVC_MODEL_ID_SIZE], LvcModel **out);
+
+/* Reference counting; thread-safe.  lvc_model_ref returns its argument. */
+LVC_API LvcModel *lvc_model_ref(LvcModel *model);
+LVC_API void lvc_model_unref(LvcModel *model); /* NULL is accepted */
+
+/* Fill *info (borrowed strings stay valid while the model lives). */
+LVC_API void lvc_model_get_info(const LvcModel *model, LvcModelInfo *info);
+
+/* ---- Pictures ------------------------------------------------------------------------------ */
+
+enum { LVC_PIX_I420 = 0 };
+
+typedef struct LvcColor {
+    uint8_t primaries; /* ISO/IEC 23091-2 code points; 2 = unspecified */
+    uint8_t transfer;
+    uint8_t matrix;
+    uint8_t range;     /* 0 unspecified, 1 limited, 2 full */
+} LvcColor;
+
+enum {
+    LVC_PICTURE_CORRUPTED = 1 << 0,   /* decoded from damaged data or a damaged reference */
+    LVC_PICTURE_DECODE_ONLY = 1 << 1, /* decoded as a reference without its reconstruction */
+};
+
+typedef struct LvcPicture LvcPicture;
+
+/* An allocator for picture buffers.  alloc must fill data[] and stride[] of pic for pic->width
+ * × pic->height I420 (rows of stride bytes, 64-byte alignment recommended) and may set
+ * pic->allocator_data; release gets the same picture back.  Called from the thread that calls
+ * into the coder. */
+typedef struct LvcAllocator {
+    int (*alloc)(LvcPicture *pic, void *opaque);
+    void (*release)(LvcPicture *pic, void *opaque);
+    void *opaque;
+} LvcAllocator;
+
+struct LvcPicture {
+    int width, height;    /* luma samples */
+    int format;           /* LVC_PIX_I420 */
+    uint8_t *data[3];     /* Y, U, V */
+    ptrdiff_t stride[3];
+    int64_t pts;
+    unsigned flags;       /* LVC_PICTURE_* */
+    LvcColor color;
+    int par_num, par_den; /* pixel aspect ratio; 0/0 unknown */
+    void *allocator_data;
+    void *user_data;      /* free for the application; copied to coded packets */
+    void *priv;           /* library-owned reference count and allocator; do not touch */
+};
+
+/* Allocate a reference-counted picture (*out gets a new reference) with the given allocator,
+ * or the library's own when allocator is NULL (borrowed; must outlive the picture). */
+LVC_API int lvc_picture_alloc(int width, int height, const LvcAllocator *allocator,
+                              LvcPicture **out);
+LVC_API LvcPicture *lvc_picture_ref(LvcPicture *pic); /* returns pic */
+LVC_API void lvc_picture_unref(LvcPicture *pic);      /* NULL accepted */
+
+/* ---- Packets ------------------------------------------------------------------------------- */
+
+enum { LVC_PACKET_KEYFRAME = 1 << 0 };
+
+/* One coded frame (FORMAT.md §1).  Owned by the caller after receive; free with
+ * lvc_packet_clear(). */
+typedef struct LvcPacket {
+    uint8_t *data;
+    size_t size;
+    int64_t pts;
+    unsigned flags;  /* LVC_PACKET_* */
+    int qp;          /* the frame's qp */
+    int frame_type;  /* 0 = I, 1 = P */
+    void *user_data; /* from the picture it was coded from */
+} LvcPacket;
+
+LVC_API void lvc_packet_clear(LvcPacket *pkt);
+
+/* ---- Backends ------------------------------------------------------------------------------ */
+
+enum { LVC_BACKEND_AUTO = 0, LVC_BACKEND_CPU = 1, LVC_BACKEND_VULKAN = 2 };
+
+/* ---- Encoder ------------------------------------------------------------------------------- */
+
+typedef struct LvcEncoder LvcEncoder;
+
+typedef struct LvcEncoderSettings {
+    int width, height;        /* 1..8192 */
+    int fps_num, fps_den;     /* 0/0 unknown */
+    LvcColor color;
+    int par_num, par_den;
+    int qp;                   /* 0..63, 0 = best; the constant qp when bitrate is 0 */
+    int bitrate_kbps;         /* 0 = constant qp */
+    int vbv_ms;               /* leaky-bucket size, default 1000 */
+    int key_int_max;          /* frames between I-frames; 0 = only on request */
+    int refresh_period;       /* P-frames between feature refreshes; 0 = never */
+    int threads;              /* 0 = automatic */
+    int backend;              /* LVC_BACKEND_* */
+    int want_recon;           /* 1: keep reconstructions for lvc_encoder_receive_recon */
+} LvcEncoderSettings;
+
+/* Fill *s with the defaults (qp 32, key_int_max 256, refresh_period 32, vbv 1000 ms). */
+LVC_API void lvc_encoder_settings_default(LvcEncoderSettings *s);
+
+/* Open an encoder.  Takes its own reference to model (borrowed from the caller). */
+LVC_API int lvc_encoder_open(LvcEncoder **out, LvcModel *model, const LvcEncoderSettings *s);
+
+/* Submit a picture (borrowed: the encoder takes its own reference or copy).  NULL starts
+ * flushing.  Returns LVC_EAGAIN when a packet must be received first. */
+LVC_API int lvc_encoder_send_picture(LvcEncoder *enc, LvcPicture *pic);
+
+/* Receive the next packet into *pkt (caller frees with lvc_packet_clear).  LVC_EAGAIN: more
+ * input is needed; LVC_EOF: flushed and drained. */
+LVC_API int lvc_encoder_receive_packet(LvcEncoder *enc, LvcPacket *pkt);
+
+/* With want_recon: the reconstruction of the last received packet (new reference). */
+LVC_API int lvc_encoder_receive_recon(LvcEncoder *enc, LvcPicture **out);
+
+/* The next submitted picture becomes an I-frame. */
+LVC_API int lvc_encoder_force_keyframe(LvcEncoder *enc);
+
+/* Change the target bitrate (kbit/s, 0 = constant qp); applied from the next frame. */
+LVC_API int lvc_encoder_set_bitrate(LvcEncoder *enc, int kbps);
+
+/* The current sequence header (FORMAT.md §1.1): *size bytes at *data, borrowed from the
+ * encoder until its next call. */
+LVC_API int lvc_encoder_get_sequence_header(LvcEncoder *enc, const uint8_t **data, size_t *size);
+
+LVC_API void lvc_encoder_close(LvcEncoder *enc); /* NULL accepted */
+
+/* ---- Decoder ------------------------------------------------------------------------------- */
+
+typedef struct LvcDecoder LvcDecoder;
+
+typedef struct LvcDecoderSettings {
+    LvcModel *model;          /* borrowed; NULL = look up the stream's id (lvc_model_find) */
+    int threads;              /* 0 = automatic */
+    int backend;              /* LVC_BACKEND_* */
+    const LvcAllocator *allocator; /* borrowed, must outlive the decoder; NULL = built-in */
+} LvcDecoderSettings;
+
+LVC_API void lvc_decoder_settings_default(LvcDecoderSettings *s);
+LVC_API int lvc_decoder_open(LvcDecoder **out, const LvcDecoderSettings *s);
+
+/* Submit one packet (data borrowed).  data == NULL starts flushing.  Returns LVC_EAGAIN when a
+ * picture must be received first, LVC_EDATA / LVC_ENOREF / LVC_ENOMODEL for a frame that cannot
+ * be decoded (the decoder stays usable and resumes at the next key frame). */
+LVC_API int lvc_decoder_send_packet(LvcDecoder *dec, const uint8_t *data, size_t size,
+                                    int64_t pts);
+
+/* Receive the next picture (*out gets a new reference).  LVC_EAGAIN / LVC_EOF as above. */
+LVC_API int lvc_decoder_receive_picture(LvcDecoder *dec, LvcPicture **out);
+
+LVC_API void lvc_decoder_close(LvcDecoder *dec); /* NULL accepted */
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LVC_LVC_H */
