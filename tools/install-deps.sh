@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Install the Debian 12 packages lvc needs to build and test, when any is missing.
+# Usage: tools/install-deps.sh [--all]   (--all adds the optional training/evaluation tools)
+set -euo pipefail
+pkgs=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev
+      python3 python3-numpy python3-pytest python3-torch python3-scipy python3-pil
+      ffmpeg libjpeg-turbo-progs)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "installing: ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
