@@ -230,9 +230,10 @@ typedef struct Buf {
     int oom;
 } Buf;
 
+/* Room for n more bytes; NULL when n is 0 (nothing to write) or on failure (b->oom). */
 static uint8_t *buf_grow(Buf *b, size_t n)
 {
-    if (b->oom)
+    if (b->oom || n == 0)
         return NULL;
     if (b->len + n > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
@@ -254,7 +255,7 @@ static uint8_t *buf_grow(Buf *b, size_t n)
 static void put_bytes(Buf *b, const void *d, size_t n)
 {
     uint8_t *q = buf_grow(b, n);
-    if (q && n)
+    if (q)
         memcpy(q, d, n);
 }
 static void put8(Buf *b, unsigned v)
