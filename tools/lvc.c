@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lvc/lvc.h"
+#include "lvc_codec.h"
 #include "lvcfile.h"
 #include "model.h"
 #include "units.h"
@@ -39,6 +40,8 @@ static const Command commands[] = {
      "Exit status: 0 when every file is valid, 1 when a file is damaged or unreadable,\n"
      "2 for a usage error.\n",
      cmd_info},
+    {"encode", "encode a y4m file into an .lvc stream", lvc_encode_usage, lvc_cmd_encode},
+    {"decode", "decode an .lvc stream into a y4m file", lvc_decode_usage, lvc_cmd_decode},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

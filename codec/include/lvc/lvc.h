@@ -214,7 +214,10 @@ LVC_API int lvc_encoder_receive_recon(LvcEncoder *enc, LvcPicture **out);
 /* The next submitted picture becomes an I-frame. */
 LVC_API int lvc_encoder_force_keyframe(LvcEncoder *enc);
 
-/* Change the target bitrate (kbit/s, 0 = constant qp); applied from the next frame. */
+/* Change the target bitrate (kbit/s, 0 = constant qp); applied from the next frame.
+ * Rate control is not implemented yet: a non-zero rate (here or as bitrate_kbps in the settings
+ * given to lvc_encoder_open) returns LVC_EUNSUPPORTED with a message, and the encoder keeps
+ * coding at the constant qp. */
 LVC_API int lvc_encoder_set_bitrate(LvcEncoder *enc, int kbps);
 
 /* The current sequence header (FORMAT.md §1.1): *size bytes at *data, borrowed from the

@@ -1,0 +1,67 @@
+/* The graph interpreter: runs a loaded sub-network (codec/FORMAT.md §3.3) over the op
+ * vocabulary of codec/ARITHMETIC.md §3 with the kernels of kernels.h.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * A graph is planned once per frame size (lvc_graph_plan): every value's C × H × W is derived
+ * from the canonical sizes of the graph's inputs (ARITHMETIC.md §4), the outputs are checked to
+ * be canonical, convolution parameters are prepared, and the node outputs are laid out: the
+ * graph's outputs in the plan's own arena, every other value in a scratch buffer (shareable
+ * between plans) where a value's memory is reused once its last consumer has run.  lvc_graph_run then
+ * allocates nothing; each node is split into row bands run on the thread pool (the result never
+ * depends on the number of threads).
+ *
+ * model.h and kernels.h both define a type LvcTensor (the model's tensor directory entry and the
+ * kernels' activation tensor) and the LVC_ACT_* constants; this header includes both, giving the
+ * model's tensor type the name LvcModelTensor.  Files of the engine include model.h only through
+ * this header. */
+#ifndef LVC_GRAPH_H
+#define LVC_GRAPH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define LvcTensor LvcModelTensor
+#define LVC_ACT_NONE LVC_MODEL_ACT_NONE_
+#define LVC_ACT_RELU LVC_MODEL_ACT_RELU_
+#define LVC_ACT_LRELU LVC_MODEL_ACT_LRELU_
+#include "model.h"
+#undef LvcTensor
+#undef LVC_ACT_NONE
+#undef LVC_ACT_RELU
+#undef LVC_ACT_LRELU
+
+#include "kernels.h"
+#include "threadpool.h"
+
+typedef struct LvcGraphPlan LvcGraphPlan;
+
+/* Plan graph g (borrowed from its model, which must outlive the plan) for a width × height
+ * picture.  Returns 0, LVC_EUNSUPPORTED when the graph cannot run at this size (a value would
+ * be empty, an UNSHUFFLE input is not a multiple of r, an output is not canonical), or
+ * LVC_ENOMEM. */
+int lvc_graph_plan(LvcGraphPlan **out, const LvcGraph *g, int width, int height);
+void lvc_graph_plan_free(LvcGraphPlan *p); /* NULL accepted */
+
+/* The graph this plan runs. */
+const LvcGraph *lvc_graph_plan_graph(const LvcGraphPlan *p);
+
+/* The planned shape of graph input i (data NULL). */
+LvcTensor lvc_graph_input_shape(const LvcGraphPlan *p, int i);
+
+/* Run the graph for a frame of the given qp (0..63).  inputs[i] are the graph's inputs in order
+ * (borrowed; shapes must equal the planned ones, exponents those of the graph).  outputs[i]
+ * receives graph output i; its data points into the plan's own arena and stays valid until the
+ * next run of this plan.  The graph's other values live in scratch (at least
+ * lvc_graph_plan_scratch() elements, 64-byte aligned), which may be shared by plans that do not
+ * run concurrently; its contents are meaningless after the run.  pool may be NULL.  Returns 0
+ * or LVC_EINVAL (a shape mismatch, a missing scratch buffer). */
+int lvc_graph_run(LvcGraphPlan *p, const LvcDsp *dsp, LvcThreadPool *pool, int qp,
+                  const LvcTensor *const *inputs, LvcTensor *outputs, int16_t *scratch);
+
+/* int16 elements of scratch memory a run needs (0 when every value is a graph output). */
+size_t lvc_graph_plan_scratch(const LvcGraphPlan *p);
+
+/* Bytes held by the plan (its output arena and parameters, not the scratch). */
+size_t lvc_graph_plan_memory(const LvcGraphPlan *p);
+
+#endif
