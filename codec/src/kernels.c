@@ -4,7 +4,15 @@
 
 #include <string.h>
 
+#include "cpu.h"
 #include "internal.h"
+#if defined(LVC_HAVE_AVX2) || defined(LVC_HAVE_AVXVNNI) || defined(LVC_HAVE_AVX512) ||          \
+    defined(LVC_HAVE_AVX512VNNI)
+#include "x86/kernels_x86.h"
+#endif
+#ifdef LVC_HAVE_NEON
+#include "arm/kernels_arm.h"
+#endif
 
 /* Columns of one output row accumulated at a time (a stack buffer, no allocation). */
 #define ROW_CHUNK 256
@@ -285,7 +293,6 @@ static void unpack_c(uint8_t *py, ptrdiff_t sy, uint8_t *pu, ptrdiff_t su, uint8
 
 void lvc_dsp_init(LvcDsp *dsp, int max_level)
 {
-    (void)max_level; /* only the C level exists so far */
     dsp->conv = lvc_conv_c;
     dsp->conv1x1 = lvc_conv1x1_c;
     dsp->dw3x3 = lvc_dw3x3_c;
@@ -295,6 +302,32 @@ void lvc_dsp_init(LvcDsp *dsp, int max_level)
     dsp->act = act_c;
     dsp->pack = pack_c;
     dsp->unpack = unpack_c;
+
+    /* SIMD levels (cpu.h), lowest first, each replacing the entries it implements, up to the
+     * smaller of max_level and the cap (lvc_set_cpu_level_cap, LVC_CPU_LEVEL). */
+    const int cap = lvc_cpu_level_cap();
+    const int limit = max_level < cap ? max_level : cap;
+    (void)limit;
+#ifdef LVC_HAVE_AVX2
+    if (limit >= LVC_CPU_AVX2 && lvc_cpu_supports(LVC_CPU_AVX2))
+        lvc_dsp_init_avx2(dsp);
+#endif
+#ifdef LVC_HAVE_AVXVNNI
+    if (limit >= LVC_CPU_AVXVNNI && lvc_cpu_supports(LVC_CPU_AVXVNNI))
+        lvc_dsp_init_avxvnni(dsp);
+#endif
+#ifdef LVC_HAVE_AVX512
+    if (limit >= LVC_CPU_AVX512 && lvc_cpu_supports(LVC_CPU_AVX512))
+        lvc_dsp_init_avx512(dsp);
+#endif
+#ifdef LVC_HAVE_AVX512VNNI
+    if (limit >= LVC_CPU_AVX512VNNI && lvc_cpu_supports(LVC_CPU_AVX512VNNI))
+        lvc_dsp_init_avx512vnni(dsp);
+#endif
+#ifdef LVC_HAVE_NEON
+    if (limit >= LVC_CPU_NEON && lvc_cpu_supports(LVC_CPU_NEON))
+        lvc_dsp_init_neon(dsp);
+#endif
 }
 
 /* ---- band-level ops on tensors ------------------------------------------------------------- */

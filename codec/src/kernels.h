@@ -191,10 +191,12 @@ typedef struct LvcDsp {
                    ptrdiff_t sv, int w, int h, const int16_t *src, int f, int y0, int y1);
 } LvcDsp;
 
-/* Instruction-set levels a table may use, lowest first. */
+/* Instruction-set levels a table may use, lowest first: LVC_DSP_C, the LVC_CPU_* levels of
+ * lvc.h (cpu.h), LVC_DSP_MAX for the best available. */
 enum { LVC_DSP_C = 0, LVC_DSP_MAX = 0x7fff };
 
-/* Fill dsp with the best kernels up to max_level (LVC_DSP_C: the C reference only). */
+/* Fill dsp with the best kernels up to max_level (LVC_DSP_C: the C reference only) that the
+ * CPU supports and the cap (lvc_set_cpu_level_cap, LVC_CPU_LEVEL) allows. */
 void lvc_dsp_init(LvcDsp *dsp, int max_level);
 
 /* The C reference kernels (also used by the tests to check SIMD versions). */

@@ -251,6 +251,33 @@ LVC_API int lvc_decoder_receive_picture(LvcDecoder *dec, LvcPicture **out);
 
 LVC_API void lvc_decoder_close(LvcDecoder *dec); /* NULL accepted */
 
+/* ---- CPU instruction sets ------------------------------------------------------------------
+ * The CPU backend picks SIMD kernels for the best instruction set the CPU (and the operating
+ * system) supports, up to a cap.  Every level computes exactly the same integers; a cap only
+ * changes speed (for testing and benchmarking).  The cap is the smaller of the LVC_CPU_LEVEL
+ * environment variable (a name: c, sse41, avx2, avxvnni, avx512, avx512vnni, neon, or a
+ * number; read once) and the value set here.  It applies to encoders and decoders opened
+ * afterwards.  LVC_CPU_SSE41 is detected but has no kernels of its own (it runs the C ones).
+ * Levels are not nested: a CPU may support LVC_CPU_AVX512VNNI but not LVC_CPU_AVXVNNI, and a
+ * level of another architecture is never supported. */
+enum {
+    LVC_CPU_C = 0,          /* portable C */
+    LVC_CPU_SSE41 = 1,      /* x86 SSE4.1 */
+    LVC_CPU_AVX2 = 2,       /* x86 AVX2 */
+    LVC_CPU_AVXVNNI = 3,    /* x86 AVX2 + AVX-VNNI */
+    LVC_CPU_AVX512 = 4,     /* x86 AVX-512 F, BW, VL */
+    LVC_CPU_AVX512VNNI = 5, /* x86 AVX-512 F, BW, VL, VNNI */
+    LVC_CPU_NEON = 6,       /* AArch64 Advanced SIMD */
+    LVC_CPU_MAX_LEVEL = 6
+};
+
+/* Set the cap (level < 0: no cap other than LVC_CPU_LEVEL).  Thread-safe.  Returns
+ * lvc_get_cpu_level(). */
+LVC_API int lvc_set_cpu_level_cap(int level);
+
+/* The highest level that is supported and within the cap. */
+LVC_API int lvc_get_cpu_level(void);
+
 #ifdef __cplusplus
 }
 #endif
