@@ -8,29 +8,15 @@
  * graph's outputs in the plan's own arena, every other value in a scratch buffer (shareable
  * between plans) where a value's memory is reused once its last consumer has run.  lvc_graph_run then
  * allocates nothing; each node is split into row bands run on the thread pool (the result never
- * depends on the number of threads).
- *
- * model.h and kernels.h both define a type LvcTensor (the model's tensor directory entry and the
- * kernels' activation tensor) and the LVC_ACT_* constants; this header includes both, giving the
- * model's tensor type the name LvcModelTensor.  Files of the engine include model.h only through
- * this header. */
+ * depends on the number of threads). */
 #ifndef LVC_GRAPH_H
 #define LVC_GRAPH_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#define LvcTensor LvcModelTensor
-#define LVC_ACT_NONE LVC_MODEL_ACT_NONE_
-#define LVC_ACT_RELU LVC_MODEL_ACT_RELU_
-#define LVC_ACT_LRELU LVC_MODEL_ACT_LRELU_
-#include "model.h"
-#undef LvcTensor
-#undef LVC_ACT_NONE
-#undef LVC_ACT_RELU
-#undef LVC_ACT_LRELU
-
 #include "kernels.h"
+#include "model.h"
 #include "threadpool.h"
 
 typedef struct LvcGraphPlan LvcGraphPlan;
