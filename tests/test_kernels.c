@@ -12,17 +12,7 @@
 
 /* ---- random numbers ------------------------------------------------------------------------ */
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-
-static uint32_t rnd(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state >> 16);
-}
-/* uniform in [lo, hi] */
-static int rnd_in(int lo, int hi) { return lo + (int)(rnd() % (uint32_t)(hi - lo + 1)); }
+#include "rng.h"
 
 /* An int16 biased towards the extremes now and then. */
 static int16_t rnd_i16(void)

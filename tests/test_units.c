@@ -7,30 +7,22 @@
 #include "internal.h"
 #include "units.h"
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-static uint32_t rnd(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state >> 16);
-}
-static int rnd_range(int lo, int hi) { return lo + (int)(rnd() % (uint32_t)(hi - lo + 1)); }
+#include "rng.h"
 
 static void random_sh(LvcSeqHeader *sh, uint8_t *ext_buf)
 {
-    lvc_sh_init(sh, rnd_range(1, LVC_MAX_DIM), rnd_range(1, LVC_MAX_DIM));
+    lvc_sh_init(sh, rnd_in(1, LVC_MAX_DIM), rnd_in(1, LVC_MAX_DIM));
     for (int i = 0; i < LVC_MODEL_ID_SIZE; i++)
         sh->model_id[i] = (uint8_t)rnd();
     sh->color.primaries = (uint8_t)rnd();
     sh->color.transfer = (uint8_t)rnd();
     sh->color.matrix = (uint8_t)rnd();
-    sh->color.range = (uint8_t)rnd_range(0, 2);
-    sh->par_num = rnd_range(0, 0xffff);
-    sh->par_den = rnd_range(0, 0xffff);
+    sh->color.range = (uint8_t)rnd_in(0, 2);
+    sh->par_num = rnd_in(0, 0xffff);
+    sh->par_den = rnd_in(0, 0xffff);
     sh->fps_num = rnd();
-    sh->fps_den = rnd_range(0, 0xffff);
-    sh->ext_size = (rnd() & 1) ? 0 : (size_t)rnd_range(0, 255);
+    sh->fps_den = rnd_in(0, 0xffff);
+    sh->ext_size = (rnd() & 1) ? 0 : (size_t)rnd_in(0, 255);
     for (size_t i = 0; i < sh->ext_size; i++)
         ext_buf[i] = (uint8_t)rnd();
     sh->ext = sh->ext_size ? ext_buf : NULL;
@@ -229,12 +221,12 @@ static void test_packet_round_trip(void)
         fh.type = (rnd() & 1) ? LVC_FRAME_P : LVC_FRAME_I;
         fh.refresh = fh.type == LVC_FRAME_P ? (int)(rnd() & 1) : 0;
         fh.qp_present = fh.type == LVC_FRAME_I ? 1 : (int)(rnd() & 1);
-        fh.qp = fh.qp_present ? rnd_range(0, 63) : 0;
-        int n = fh.type == LVC_FRAME_I ? lvc_slice_count(sh.width, sh.height) : rnd_range(1, 64);
+        fh.qp = fh.qp_present ? rnd_in(0, 63) : 0;
+        int n = fh.type == LVC_FRAME_I ? lvc_slice_count(sh.width, sh.height) : rnd_in(1, 64);
         size_t sizes[LVC_MAX_SLICES];
         for (int i = 0; i < n; i++) {
             uint32_t c = rnd() % 8;
-            sizes[i] = c == 0 ? 8 : c == 1 ? (size_t)rnd_range(8, 20000) : (size_t)rnd_range(8, 300);
+            sizes[i] = c == 0 ? 8 : c == 1 ? (size_t)rnd_in(8, 20000) : (size_t)rnd_in(8, 300);
         }
         size_t size = build_packet(pkt, fh.type == LVC_FRAME_I ? &sh : NULL, &fh, n, sizes);
         CHECK(size > 0, "build failed: %s", lvc_last_error());

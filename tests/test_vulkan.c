@@ -18,21 +18,12 @@ int main(void)
 #include "check.h"
 #include "internal.h"
 #include "kernels.h"
+#include "rng.h"
 #include "vulkan/vk.h"
 
 static LvcVkContext *ctx;
 static LvcVkArena *arena;
 static LvcDsp dsp;
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-
-static uint32_t rnd(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state >> 16);
-}
-static int rnd_range(int lo, int hi) { return lo + (int)(rnd() % (uint32_t)(hi - lo + 1)); }
 static int pick(const int *v, int n) { return v[rnd() % (uint32_t)n]; }
 
 /* int16 with many extremes, zeros and ±1 (ties for rounding come from small odd values). */
@@ -41,7 +32,7 @@ static int16_t rnd16(void)
     static const int16_t edge[] = {-32768, 32767, -32767, 0, 1, -1, 2, -2, 3, -3};
     switch (rnd() % 8) {
     case 0: return edge[rnd() % 10];
-    case 1: case 2: return (int16_t)rnd_range(-64, 64);
+    case 1: case 2: return (int16_t)rnd_in(-64, 64);
     default: return (int16_t)(rnd() & 0xffff);
     }
 }
@@ -130,7 +121,7 @@ static int conv_case(int cin, int cout, int groups, int k, int stride, int pad, 
     }
     for (int i = 0; i < cout; i++) {
         bias[i] = rnd_bias();
-        shift[i] = (uint8_t)(i == 0 ? 1 : i == 1 ? 30 : rnd_range(1, 30));
+        shift[i] = (uint8_t)(i == 0 ? 1 : i == 1 ? 30 : rnd_in(1, 30));
     }
     p.bias = use_bias ? bias : NULL;
     p.shift = shift;
@@ -170,7 +161,7 @@ static int conv_case(int cin, int cout, int groups, int k, int stride, int pad, 
 
 static void random_act(int *act, int *k)
 {
-    *act = rnd_range(0, 2);
+    *act = rnd_in(0, 2);
     *k = *act == LVC_ACT_LRELU ? pick((const int[]){1, 15, 3, 7}, 4) : 0;
 }
 
@@ -203,13 +194,13 @@ static void test_conv_random(void)
     int passed = 0, n = 0;
     for (int it = 0; it < 60; it++) {
         int k = pick((const int[]){1, 1, 2, 3, 3, 5, 7}, 7);
-        int stride = rnd_range(1, 2), pad = rnd_range(0, k - 1);
-        int h = rnd_range(1, 37), w = rnd_range(1, 37);
+        int stride = rnd_in(1, 2), pad = rnd_in(0, k - 1);
+        int h = rnd_in(1, 37), w = rnd_in(1, 37);
         int cin = pick(chans, 8), cout, groups;
         switch (rnd() % 3) {
         case 0: groups = cin; cout = cin; break;          /* depthwise */
         case 1: groups = 1; cout = pick(chans, 8); break; /* dense */
-        default: groups = cin % 2 == 0 ? 2 : 1; cout = groups * rnd_range(1, 9); break;
+        default: groups = cin % 2 == 0 ? 2 : 1; cout = groups * rnd_in(1, 9); break;
         }
         if (lvc_conv_out_size(h, k, stride, pad) < 1 || lvc_conv_out_size(w, k, stride, pad) < 1)
             continue;
@@ -236,12 +227,12 @@ static void ew_case(int op, int c, int h, int w, int inplace)
 {
     lvc_vk_arena_reset_act(arena);
     lvc_vk_arena_reset_params(arena);
-    int fo = rnd_range(-8, 8);
+    int fo = rnd_in(-8, 8);
     int fa = fo + pick((const int[]){-15, 30, 0, 1, -1, 16, 17, 5, -7}, 9);
-    int fb = fo + rnd_range(-15, 30);
+    int fb = fo + rnd_in(-15, 30);
     int act, k;
     random_act(&act, &k);
-    int par = rnd_range(0, 1);
+    int par = rnd_in(0, 1);
     Pair a, b, out;
     int err = pair_new(&a, c, h, w, fa, 1);
     if (!err)
@@ -255,10 +246,10 @@ static void ew_case(int op, int c, int h, int w, int inplace)
     dout.exp = fo;
     int16_t *table = NULL;
     LvcVkQTable qt = {0, 0};
-    int qp = rnd_range(0, 63), fq = 0;
+    int qp = rnd_in(0, 63), fq = 0;
     if (op == E_QMUL) {
         table = rand_buf((size_t)64 * c);
-        fq = rnd_range(1, 30) + fo - fa; /* s = fa + fq − fo in 1..30 */
+        fq = rnd_in(1, 30) + fo - fa; /* s = fa + fq − fo in 1..30 */
         err = lvc_vk_qtable_upload(arena, table, c, &qt);
         CHECK(err == 0, "qtable: %s", lvc_last_error());
     }
@@ -308,8 +299,8 @@ static void test_eltwise(void)
 {
     for (int op = 0; op < E_N; op++)
         for (int it = 0; it < 8; it++)
-            ew_case(op, pick((const int[]){1, 3, 17, 96, 128}, 5), rnd_range(1, 37),
-                    rnd_range(1, 37), it == 3);
+            ew_case(op, pick((const int[]){1, 3, 17, 96, 128}, 5), rnd_in(1, 37),
+                    rnd_in(1, 37), it == 3);
 }
 
 /* ---- gathers: SHUFFLE, UNSHUFFLE, PAD, CROP, CONCAT --------------------------------------- */
@@ -329,7 +320,7 @@ static void test_shuffle(void)
     for (int it = 0; it < 12; it++) {
         lvc_vk_arena_reset_act(arena);
         int r = pick((const int[]){2, 4, 8}, 3), c = pick((const int[]){1, 3, 2}, 3);
-        int h = rnd_range(1, 9), w = rnd_range(1, 9);
+        int h = rnd_in(1, 9), w = rnd_in(1, 9);
         Pair in, out, back;
         int err = pair_new(&in, c * r * r, h, w, 3, 1);
         if (!err)
@@ -360,10 +351,10 @@ static void test_pad_crop(void)
 {
     for (int it = 0; it < 12; it++) {
         lvc_vk_arena_reset_act(arena);
-        int c = pick((const int[]){1, 3, 17, 96}, 4), h = rnd_range(1, 37), w = rnd_range(1, 37);
+        int c = pick((const int[]){1, 3, 17, 96}, 4), h = rnd_in(1, 37), w = rnd_in(1, 37);
         int m = pick((const int[]){1, 2, 8, 16, 64, 3}, 6);
         int ph = (h + m - 1) / m * m, pw = (w + m - 1) / m * m;
-        int ch = rnd_range(1, h), cw = rnd_range(1, w);
+        int ch = rnd_in(1, h), cw = rnd_in(1, w);
         Pair in, pad, crop;
         int err = pair_new(&in, c, h, w, 0, 1);
         if (!err)
@@ -394,7 +385,7 @@ static void test_concat(void)
 {
     for (int it = 0; it < 8; it++) {
         lvc_vk_arena_reset_act(arena);
-        int n = rnd_range(2, 8), h = rnd_range(1, 37), w = rnd_range(1, 37), total = 0;
+        int n = rnd_in(2, 8), h = rnd_in(1, 37), w = rnd_in(1, 37), total = 0;
         Pair in[8], out;
         int err = 0;
         for (int i = 0; i < n && !err; i++) {
@@ -442,7 +433,7 @@ static void test_pack_unpack(void)
             u[i] = (uint8_t)rnd();
             v[i] = (uint8_t)rnd();
         }
-        const int f = it == 0 ? 0 : it == 1 ? 22 : it == 2 ? 7 : rnd_range(0, 22);
+        const int f = it == 0 ? 0 : it == 1 ? 22 : it == 2 ? 7 : rnd_in(0, 22);
         LvcVkPicture pic, pic2;
         Pair x, r;
         int err = lvc_vk_picture_alloc(arena, &pic, w, h);
@@ -495,10 +486,10 @@ static void make_conv(LvcConvParams *p, int cin, int cout, int groups, int k, in
     int32_t *b = malloc((size_t)cout * 4);
     uint8_t *sh = malloc((size_t)cout);
     for (size_t i = 0; i < nw; i++)
-        w8[i] = (int8_t)rnd_range(-40, 40);
+        w8[i] = (int8_t)rnd_in(-40, 40);
     for (int i = 0; i < cout; i++) {
-        b[i] = rnd_range(-5000, 5000);
-        sh[i] = (uint8_t)rnd_range(6, 9);
+        b[i] = rnd_in(-5000, 5000);
+        sh[i] = (uint8_t)rnd_in(6, 9);
     }
     *p = (LvcConvParams){cin, h, w, cout, lvc_conv_out_size(h, k, s, pad),
                          lvc_conv_out_size(w, k, s, pad), k, s, pad, groups, w8, NULL, b, sh,
@@ -532,7 +523,7 @@ static void test_chain(void)
     make_conv(&c4, 96, 96 * 4, 1, 1, 1, 0, c1.ho, c1.wo, LVC_ACT_NONE, 0);  /* → shuffle 2 */
     int16_t *table = malloc(64 * 64 * 2);
     for (int i = 0; i < 64 * 64; i++)
-        table[i] = (int16_t)rnd_range(100, 3000);
+        table[i] = (int16_t)rnd_in(100, 3000);
     const int qp = 37;
 
     /* host chain */
