@@ -240,7 +240,8 @@ def clips(rng, n, t, s):
     out = []
     while len(out) < n:
         kind = kinds[rng.choice(len(kinds), p=p / p.sum())]
-        out.append(synthetic_clip(rng, t, s) if kind == "synthetic" else video_clip(rng, kind, t, s))
+        out.append(synthetic_clip(rng, t, s) if kind == "synthetic"
+                   else video_clip(rng, kind, t, s))
     return out
 
 
@@ -396,3 +397,45 @@ class Batcher:
 
     def load_state_dict(self, s):
         self.g.set_state(s["g"])
+
+
+def synthetic_pack(out, n_intra=16, n_clips=4, crop=96, clip_crop=64, clip_len=5, seed=0):
+    """A small pack of generated pictures (smooth patterns, edges, noise; clips pan across a
+    larger generated picture).  Used by the tests, which must not need ../shared/data."""
+    rng = np.random.default_rng(seed)
+
+    def picture(h, w):
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+        img = np.zeros((h, w, 3))
+        for _ in range(4):
+            fx, fy = rng.uniform(0.005, 0.08, 2)
+            ph = rng.uniform(0, 6.3)
+            img += rng.uniform(20, 60, 3) * np.sin(fx * xx + fy * yy + ph)[..., None]
+        img += 128 + rng.uniform(-40, 40, 3)
+        for _ in range(3):   # a few flat rectangles with sharp edges
+            t, l = rng.integers(0, h // 2), rng.integers(0, w // 2)
+            hh, ww = rng.integers(8, h // 2), rng.integers(8, w // 2)
+            img[t:t + hh, l:l + ww] = rng.uniform(0, 255, 3)
+        img += rng.normal(0, 3, img.shape)
+        return np.clip(np.round(img), 0, 255).astype(np.uint8)
+
+    arr = {}
+    ic = [rgb_to_yuv420(picture(crop, crop)) for _ in range(n_intra)]
+    arr["iy"] = np.stack([c[0] for c in ic])
+    arr["iu"] = np.stack([c[1] for c in ic])
+    arr["iv"] = np.stack([c[2] for c in ic])
+    cy, cu, cv = [], [], []
+    for _ in range(n_clips):
+        big = picture(clip_crop + 4 * clip_len, clip_crop + 4 * clip_len)
+        dy, dx = rng.integers(0, 3, 2)
+        fr = [rgb_to_yuv420(big[2 * k * dy:2 * k * dy + clip_crop,
+                                2 * k * dx:2 * k * dx + clip_crop]) for k in range(clip_len)]
+        cy.append(np.stack([f[0] for f in fr]))
+        cu.append(np.stack([f[1] for f in fr]))
+        cv.append(np.stack([f[2] for f in fr]))
+    arr["cy"], arr["cu"], arr["cv"] = np.stack(cy), np.stack(cu), np.stack(cv)
+    meta = dict(seed=seed, intra=n_intra, clips=n_clips, crop=crop, clip_crop=clip_crop,
+                clip_len=clip_len, synthetic=True)
+    arr["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    np.savez(out, **arr)
+    return out

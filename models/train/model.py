@@ -155,8 +155,8 @@ def gaussian_bits(v, log_sigma):
 
     log_sigma is clamped to [log 0.11, log 64] as in the integer model.
     """
-    sigma = torch.exp(log_sigma.clamp(LOG_SIGMA_MIN, LOG_SIGMA_MAX))
-    a = v.abs()
+    sigma = torch.exp(log_sigma.float().clamp(LOG_SIGMA_MIN, LOG_SIGMA_MAX))
+    a = v.float().abs()
     p = _std_cdf((0.5 - a) / sigma) - _std_cdf((-0.5 - a) / sigma)
     return -torch.log2(p.clamp_min(1e-9))
 
@@ -194,6 +194,10 @@ class FactorizedPrior(nn.Module):
 
     def bits(self, z, bucket):
         """-log2 P(z) per element; z [B, C, H, W], bucket LongTensor [B]."""
+        with torch.autocast(z.device.type, enabled=False):
+            return self._bits(z.float(), bucket)
+
+    def _bits(self, z, bucket):
         b, c, h, w = z.shape
         out = torch.empty_like(z)
         for k in bucket.unique().tolist():
@@ -314,7 +318,7 @@ class Synthesis(nn.Module):
     def forward(self, y, c=None):
         x = self.up(self.b16(y))
         if self.ctx:
-            x = act(self.mix(torch.cat([x, c], 1)))
+            x = self.mix(torch.cat([x, c], 1))
         return self.b8(x)
 
 
@@ -365,7 +369,8 @@ def pad_to(x, m):
     h, w = x.shape[-2:]
     ph, pw = (-h) % m, (-w) % m
     if ph or pw:
-        x = F.pad(x, (0, pw, 0, ph))   # zero padding of the latent (hyper path)
+        # bottom/right edge replication, as the engine's PAD op (ARITHMETIC.md 3.8)
+        x = F.pad(x, (0, pw, 0, ph), mode="replicate")
     return x
 
 

@@ -1,0 +1,1 @@
+"""lvc model training (PyTorch): networks, data, training, evaluation."""

@@ -1,0 +1,84 @@
+import argparse
+import os
+
+import torch
+
+from train import ckpt
+from train.fit import Trainer, add_args, lam
+from train.gpu_window import main as gpu_window
+from train.yuv import pack
+
+QUIET = lambda s: None
+
+
+def _args(pack_path, out, *extra):
+    return add_args(argparse.ArgumentParser()).parse_args(
+        ["--pack", pack_path, "--out", out, "--batch", "2", "--crop", "64", "--threads", "2",
+         "--device", "cpu", "--warmup", "0", "--log-every", "1000"] + list(extra))
+
+
+def test_training_step_lowers_loss(tiny_pack, tmp_path):
+    tr = Trainer(_args(tiny_pack, str(tmp_path), "--lr", "1e-3", "--clip", "0"), QUIET)
+    y, u, v = tr.batcher.intra(2, 64)
+    x = pack(y, u, v)
+    qp = torch.tensor([5, 40])
+
+    def loss():
+        torch.manual_seed(123)     # same rate noise for each evaluation
+        o = tr.model(x, qp, train=True)
+        l, _, _ = tr._loss(o, x, qp)
+        return l.mean()
+
+    first = loss().item()
+    for _ in range(4):
+        tr.opt.zero_grad()
+        loss().backward()
+        tr.opt.step()
+    assert loss().item() < first
+
+
+def test_resume_reproduces_next_step(tiny_pack, tmp_path):
+    a = _args(tiny_pack, str(tmp_path / "a"), "--steps", "2")
+    straight = Trainer(a, QUIET)
+    straight.train_step()
+    l2, _, _ = straight.train_step()
+
+    b = _args(tiny_pack, str(tmp_path / "b"), "--steps", "2")
+    first = Trainer(b, QUIET)
+    first.train_step()
+    first.save()
+    resumed = Trainer(b, QUIET)
+    assert resumed.step == 1
+    r2, _, _ = resumed.train_step()
+    assert r2 == l2
+    for p, q in zip(straight.model.parameters(), resumed.model.parameters()):
+        assert torch.equal(p, q)
+    for p, q in zip(straight.ema.parameters(), resumed.ema.parameters()):
+        assert torch.equal(p, q)
+
+
+def test_higher_qp_fewer_bits(tiny_pack, tmp_path):
+    tr = Trainer(_args(tiny_pack, str(tmp_path), "--lr", "5e-4"), QUIET)
+    for _ in range(3):
+        tr.train_step()
+    y, u, v = tr.batcher.intra(1, 64)
+    x = pack(y, u, v)
+    with torch.no_grad():
+        bits = [tr.model(x, torch.tensor([q]), train=False)["bits"].item() for q in (0, 32, 63)]
+    assert bits[0] > bits[1] > bits[2]
+    assert lam(torch.tensor(0)) > lam(torch.tensor(63))
+
+
+def test_gpu_window_dry_run(tiny_pack, tmp_path):
+    out = str(tmp_path / "gw")
+    gpu_window(["--pack", tiny_pack, "--out", out, "--minutes", "1", "--dry-run"])
+    d = ckpt.latest_checkpoint(out)
+    assert d and ckpt.load_split(os.path.join(d, "model.pt"))["step"] == 2
+    for f in os.listdir(d):
+        assert os.path.getsize(os.path.join(d, f)) <= 16 * 2 ** 20
+    # inter curriculum on top of the dry-run intra model
+    out2 = str(tmp_path / "gwp")
+    gpu_window(["--pack", tiny_pack, "--out", out2, "--minutes", "1", "--dry-run",
+                "--stage", "inter", "--intra-ckpt", out])
+    d2 = ckpt.latest_checkpoint(out2)
+    assert ckpt.load_split(os.path.join(d2, "model.pt"))["kind"] == "inter"
