@@ -5,6 +5,7 @@ set -euo pipefail
 pkgs=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev
       python3 python3-numpy python3-pytest python3-torch python3-scipy python3-pil
       ffmpeg libjpeg-turbo-progs
+      libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
       glslc libvulkan-dev mesa-vulkan-drivers vulkan-tools spirv-tools
       libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
       gstreamer1.0-plugins-base gstreamer1.0-plugins-good)

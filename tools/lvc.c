@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lvc/lvc.h"
+#include "bench.h"
 #include "lvc_codec.h"
 #include "lvcfile.h"
 #include "model.h"
@@ -42,6 +43,10 @@ static const Command commands[] = {
      cmd_info},
     {"encode", "encode a y4m file into an .lvc stream", lvc_encode_usage, lvc_cmd_encode},
     {"decode", "decode an .lvc stream into a y4m file", lvc_decode_usage, lvc_cmd_decode},
+    {"bench", "compare lvc with x264 and x265: RD table, BD-rate, CSV, SVG plot",
+     lvc_bench_usage, lvc_cmd_bench},
+    {"compare", "PSNR and MS-SSIM of one y4m file against another", lvc_compare_usage,
+     lvc_cmd_compare},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

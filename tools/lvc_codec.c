@@ -21,11 +21,14 @@ const char lvc_encode_usage[] =
     "usage: lvc encode IN.y4m -o OUT.lvc [options]\n"
     "\n"
     "Encode a y4m file (8-bit 4:2:0, progressive; '-' reads standard input) into an .lvc\n"
-    "stream at a constant qp.\n"
+    "stream at a constant qp, or at a target bitrate (--bitrate).\n"
     "\n"
     "options:\n"
     "  -o, --output FILE  the .lvc file to write (required)\n"
-    "  --qp N             quality 0..63, 0 = best (default 32)\n"
+    "  --qp N             quality 0..63, 0 = best (default 32; with --bitrate the first\n"
+    "                     frame's qp is at least qp - 8)\n"
+    "  --bitrate K        target bitrate in kbit/s (rate control; 0 = constant qp, default)\n"
+    "  --vbv-ms M         rate control's leaky-bucket buffer in ms (default 1000)\n"
     "  --key-int N        frames between key frames, 0 = only the first (default 256)\n"
     "  --refresh N        P-frames between feature refreshes, 0 = never (default 32)\n"
     "  --threads N        worker threads, 0 = one per CPU (default 0)\n"
@@ -154,6 +157,11 @@ static int load_model(const char *cmd, const char *path, LvcModel **m)
     return 0;
 }
 
+int lvc_load_model(const char *cmd, const char *path, LvcModel **m)
+{
+    return load_model(cmd, path, m);
+}
+
 /* Sum of squared differences of one plane. */
 static double plane_sse(const LvcPicture *a, const LvcPicture *b, int pl)
 {
@@ -183,6 +191,7 @@ int lvc_cmd_encode(int argc, char **argv)
 {
     const char *in_path = NULL, *out_path = NULL, *model_path = NULL, *recon_path = NULL;
     int qp = 32, key_int = 256, refresh = 32, threads = 0, max_frames = -1, seek = 0;
+    int bitrate = 0, vbv_ms = 1000;
     int quiet = 0, verbose = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -196,6 +205,12 @@ int lvc_cmd_encode(int argc, char **argv)
             i++;
         } else if (!strcmp(a, "--qp")) {
             r = parse_int_arg("encode", a, v, 0, 63, &qp);
+            i++;
+        } else if (!strcmp(a, "--bitrate")) {
+            r = parse_int_arg("encode", a, v, 0, 10000000, &bitrate);
+            i++;
+        } else if (!strcmp(a, "--vbv-ms")) {
+            r = parse_int_arg("encode", a, v, 1, 600000, &vbv_ms);
             i++;
         } else if (!strcmp(a, "--key-int")) {
             r = parse_int_arg("encode", a, v, 0, INT_MAX, &key_int);
@@ -281,6 +296,8 @@ int lvc_cmd_encode(int argc, char **argv)
     es.par_den = yi.par_den;
     es.color.range = (uint8_t)yi.range;
     es.qp = qp;
+    es.bitrate_kbps = bitrate;
+    es.vbv_ms = vbv_ms;
     es.key_int_max = key_int;
     es.refresh_period = refresh;
     es.threads = threads;

@@ -8,4 +8,10 @@ extern const char lvc_decode_usage[];
 int lvc_cmd_encode(int argc, char **argv);
 int lvc_cmd_decode(int argc, char **argv);
 
+typedef struct LvcModel LvcModel;
+/* Load --model FILE, else $LVC_MODEL, else models/default.lvcm of the source tree, else the
+ * installed default.lvcm; messages name the subcommand cmd.  Returns 0, 1 (cannot load) or 2
+ * (no model given or found). */
+int lvc_load_model(const char *cmd, const char *path, LvcModel **m);
+
 #endif

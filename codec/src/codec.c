@@ -52,6 +52,10 @@ struct LvcCodec {
 
     int have_ref;
     int last_qp;
+
+    /* lvc_codec_checkpoint: a copy of the state for a re-encode (allocated on first use) */
+    int16_t *f_saved, *yhat_saved;
+    int have_ref_saved, last_qp_saved, have_checkpoint;
 };
 
 /* ---- helpers ------------------------------------------------------------------------------- */
@@ -218,6 +222,8 @@ void lvc_codec_close(LvcCodec *c)
     free(c->bins);
     free(c->coded);
     free(c->pkt);
+    free(c->f_saved);
+    free(c->yhat_saved);
     free(c);
 }
 
@@ -230,6 +236,36 @@ void lvc_codec_set_trace(LvcCodec *c, LvcTraceFn fn, void *opaque)
 int lvc_codec_has_ref(const LvcCodec *c) { return c->have_ref; }
 void lvc_codec_drop_ref(LvcCodec *c) { c->have_ref = 0; }
 int lvc_codec_last_qp(const LvcCodec *c) { return c->last_qp; }
+
+int lvc_codec_checkpoint(LvcCodec *c)
+{
+    const size_t nf = (size_t)c->f_channels * (size_t)c->h0 * (size_t)c->w0;
+    const size_t ny = (size_t)Y_CHANNELS * (size_t)c->h1 * (size_t)c->w1;
+    if (!c->f_saved)
+        c->f_saved = alloc16(c, nf);
+    if (!c->yhat_saved)
+        c->yhat_saved = alloc16(c, ny);
+    if (!c->f_saved || !c->yhat_saved)
+        return lvc_error(LVC_ENOMEM, "codec: out of memory for a checkpoint");
+    memcpy(c->f_saved, c->f, nf * sizeof(int16_t));
+    memcpy(c->yhat_saved, c->yhat, ny * sizeof(int16_t));
+    c->have_ref_saved = c->have_ref;
+    c->last_qp_saved = c->last_qp;
+    c->have_checkpoint = 1;
+    return 0;
+}
+
+void lvc_codec_rollback(LvcCodec *c)
+{
+    if (!c->have_checkpoint)
+        return;
+    memcpy(c->f, c->f_saved,
+           (size_t)c->f_channels * (size_t)c->h0 * (size_t)c->w0 * sizeof(int16_t));
+    memcpy(c->yhat, c->yhat_saved, (size_t)Y_CHANNELS * (size_t)c->h1 * (size_t)c->w1 *
+           sizeof(int16_t));
+    c->have_ref = c->have_ref_saved;
+    c->last_qp = c->last_qp_saved;
+}
 
 size_t lvc_codec_memory(const LvcCodec *c)
 {

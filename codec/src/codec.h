@@ -59,6 +59,14 @@ void lvc_codec_drop_ref(LvcCodec *c);
 /* The qp of the last frame (-1 before the first). */
 int lvc_codec_last_qp(const LvcCodec *c);
 
+/* Save the state between frames (F, ŷ, the reference flag and the last qp) so that the frame
+ * coded next can be coded again: lvc_codec_rollback restores the saved state (rate control
+ * re-encodes a frame that came out too large).  The copy is allocated on the first call.
+ * Returns 0 or LVC_ENOMEM. */
+int lvc_codec_checkpoint(LvcCodec *c);
+/* Restore the state saved by the last lvc_codec_checkpoint (nothing when there is none). */
+void lvc_codec_rollback(LvcCodec *c);
+
 /* Bytes of memory the codec holds (plans, arenas, state, entropy coders). */
 size_t lvc_codec_memory(const LvcCodec *c);
 

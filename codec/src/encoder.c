@@ -2,14 +2,15 @@
  * headers, the send/receive life cycle around the frame data flow of codec.c.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Zero frame delay: every picture sent is coded at once into one packet.  Rate control is not
- * implemented yet: bitrate_kbps != 0 and lvc_encoder_set_bitrate with a non-zero rate return
- * LVC_EUNSUPPORTED (the qp stays constant). */
+ * Zero frame delay: every picture sent is coded at once into one packet.  With a target bitrate
+ * the qp of every frame comes from rate control (ratecontrol.h); a frame that overflows the
+ * buffer is coded again at a higher qp from a checkpoint of the codec state. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "codec.h"
 #include "internal.h"
+#include "ratecontrol.h"
 
 struct LvcEncoder {
     LvcModel *model;
@@ -23,6 +24,10 @@ struct LvcEncoder {
     int started, since_key, p_count, force_key, flushing;
     int have_pkt;
     LvcPacket pkt;
+    int rc_on;              /* a target bitrate is set */
+    int rc_started;         /* rc was initialised (keeps its model across rate changes) */
+    int pending_kbps;       /* set_bitrate: applied at the next frame (-1: none) */
+    LvcRateControl rc;
 };
 
 void lvc_encoder_settings_default(LvcEncoderSettings *s)
@@ -49,9 +54,6 @@ static int check_settings(const LvcEncoderSettings *s)
         s->threads < 0 || s->threads > LVC_THREADPOOL_MAX)
         return lvc_error(LVC_EINVAL, "encoder: negative bitrate, vbv, key_int_max, "
                          "refresh_period or invalid thread count %d", s->threads);
-    if (s->bitrate_kbps != 0)
-        return lvc_error(LVC_EUNSUPPORTED, "encoder: rate control (bitrate_kbps = %d) is not "
-                         "implemented yet; use a constant qp (bitrate_kbps = 0)", s->bitrate_kbps);
     if (s->backend == LVC_BACKEND_VULKAN)
         return lvc_error(LVC_EUNSUPPORTED, "encoder: the Vulkan backend is not available");
     if (s->backend != LVC_BACKEND_AUTO && s->backend != LVC_BACKEND_CPU)
@@ -73,6 +75,7 @@ int lvc_encoder_open(LvcEncoder **out, LvcModel *model, const LvcEncoderSettings
         return lvc_error(LVC_ENOMEM, "out of memory");
     e->s = *s;
     e->model = lvc_model_ref(model);
+    e->pending_kbps = s->bitrate_kbps > 0 ? s->bitrate_kbps : -1;
     LvcSeqHeader sh;
     lvc_sh_init(&sh, s->width, s->height);
     memcpy(sh.model_id, model->id, LVC_MODEL_ID_SIZE);
@@ -140,15 +143,64 @@ int lvc_encoder_send_picture(LvcEncoder *e, LvcPicture *pic)
     int refresh = 0;
     if (!key && e->s.refresh_period > 0 && e->p_count + 1 >= e->s.refresh_period)
         refresh = 1;
-    const int qp = e->s.qp;
+    if (e->pending_kbps >= 0) {
+        const int was_off = !e->rc_on;
+        e->rc_on = e->pending_kbps > 0;
+        if (e->rc_on && !e->rc_started) {
+            lvc_rc_init(&e->rc, e->s.width, e->s.height, e->s.fps_num, e->s.fps_den,
+                        e->pending_kbps, e->s.vbv_ms, e->s.key_int_max, !e->model->has_inter,
+                        e->s.qp);
+            e->rc_started = 1;
+        } else if (e->rc_on) {
+            if (was_off) { /* the bucket drained while coding at constant qp */
+                e->rc.fullness = 0;
+                e->rc.excess = 0;
+            }
+            lvc_rc_set_bitrate(&e->rc, e->pending_kbps);
+        }
+        e->pending_kbps = -1;
+    }
+    int type = key ? LVC_FRAME_I : LVC_FRAME_P;
+    int qp = e->rc_on ? lvc_rc_frame_qp(&e->rc, type) : e->s.qp;
     const uint8_t *data;
     size_t size;
-    int r = lvc_codec_encode(e->codec, pic, key ? LVC_FRAME_I : LVC_FRAME_P, qp, refresh, e->sh,
-                             e->sh_size, &data, &size, e->recon);
-    if (r < 0) {
-        e->have_recon = 0;
+    int r, tried_intra = 0;
+    double p_bits = 0;
+    if (e->rc_on && (r = lvc_codec_checkpoint(e->codec)) < 0)
         return r;
+    for (;;) {
+        r = lvc_codec_encode(e->codec, pic, type, qp, refresh, e->sh, e->sh_size, &data, &size,
+                             e->recon);
+        if (r < 0) {
+            e->have_recon = 0;
+            return r;
+        }
+        const double bits = (double)size * 8;
+        if (!e->rc_on || lvc_rc_fits(&e->rc, bits))
+            break;
+        /* Too large for the buffer: code the frame again at a higher qp; a P-frame still too
+         * large at the highest qp is tried as an I-frame (its reference may be what costs),
+         * and the smaller of the two is kept. */
+        if (qp < LVC_QP_MAX) {
+            qp = lvc_rc_retry_qp(&e->rc, type, qp, bits);
+        } else if (type == LVC_FRAME_P && !tried_intra) {
+            tried_intra = 1;
+            p_bits = bits;
+            type = LVC_FRAME_I;
+            refresh = 0;
+            qp = lvc_rc_frame_qp(&e->rc, type);
+        } else if (type == LVC_FRAME_I && tried_intra == 1 && bits > p_bits) {
+            tried_intra = 2;
+            type = LVC_FRAME_P;
+            refresh = e->s.refresh_period > 0 && e->p_count + 1 >= e->s.refresh_period;
+        } else {
+            break;
+        }
+        lvc_codec_rollback(e->codec);
     }
+    key = type == LVC_FRAME_I;
+    if (e->rc_on)
+        lvc_rc_update(&e->rc, type, qp, (double)size * 8);
     uint8_t *copy = malloc(size);
     if (!copy)
         return lvc_error(LVC_ENOMEM, "out of memory for a %zu-byte packet", size);
@@ -236,9 +288,7 @@ int lvc_encoder_set_bitrate(LvcEncoder *e, int kbps)
     lvc_error_clear();
     if (!e || kbps < 0)
         return lvc_error(LVC_EINVAL, "encoder: invalid bitrate %d", kbps);
-    if (kbps != 0)
-        return lvc_error(LVC_EUNSUPPORTED, "encoder: rate control is not implemented yet; "
-                         "only constant qp (bitrate 0) is supported");
+    e->pending_kbps = kbps;
     return 0;
 }
 

@@ -8,6 +8,9 @@ COMMANDS = {
     "eval": "proxy evaluation of a float model against JPEG / x264 / x265",
     "macs": "MACs per luma pixel and parameters per sub-network -> models/README.md",
     "export_pt": "write the EMA weights of a run to a small .pt file",
+    "export": "integer .lvcm export, or integer-vs-float comparison (export compare ...)",
+    "qat": "quantisation-aware fine-tuning of a checkpoint",
+    "golden": "regenerate the golden vectors of the C tests",
 }
 
 
@@ -28,6 +31,12 @@ def main():
         from .evaluate import main as m
     elif cmd == "export_pt":
         from .export_pt import main as m
+    elif cmd == "export":
+        from .export import main as m
+    elif cmd == "qat":
+        from .qat import main as m
+    elif cmd == "golden":
+        from .golden import main as m
     else:
         from .macs import main as m
     m(argv)

@@ -186,7 +186,7 @@ typedef struct LvcEncoderSettings {
     int par_num, par_den;
     int qp;                   /* 0..63, 0 = best; the constant qp when bitrate is 0 */
     int bitrate_kbps;         /* 0 = constant qp */
-    int vbv_ms;               /* leaky-bucket size, default 1000 */
+    int vbv_ms;               /* leaky-bucket size in ms, default 1000 (0 = 1000) */
     int key_int_max;          /* frames between I-frames; 0 = only on request */
     int refresh_period;       /* P-frames between feature refreshes; 0 = never */
     int threads;              /* 0 = automatic */
@@ -214,10 +214,12 @@ LVC_API int lvc_encoder_receive_recon(LvcEncoder *enc, LvcPicture **out);
 /* The next submitted picture becomes an I-frame. */
 LVC_API int lvc_encoder_force_keyframe(LvcEncoder *enc);
 
-/* Change the target bitrate (kbit/s, 0 = constant qp); applied from the next frame.
- * Rate control is not implemented yet: a non-zero rate (here or as bitrate_kbps in the settings
- * given to lvc_encoder_open) returns LVC_EUNSUPPORTED with a message, and the encoder keeps
- * coding at the constant qp. */
+/* Change the target bitrate (kbit/s, 0 = constant qp at the settings' qp); applied from the
+ * next frame sent, at any time.  Rate control keeps every frame within a leaky-bucket buffer of
+ * vbv_ms at the target rate (choosing each frame's qp, the I-frame qp offset included, and
+ * coding a frame again at a higher qp when it would overflow; only a frame too large even at qp
+ * 63 can exceed it) and the average rate at the target.  The packets' qp field tells the qp
+ * chosen.  The first frame's rate comes from bitrate_kbps of the settings when it is not 0. */
 LVC_API int lvc_encoder_set_bitrate(LvcEncoder *enc, int kbps);
 
 /* The current sequence header (FORMAT.md §1.1): *size bytes at *data, borrowed from the
