@@ -57,8 +57,16 @@ echo "== encode and decode"
 "$lvc" decode "$out/sample.lvc" -o "$out/decoded.y4m" --model "$model"
 "$lvc" info "$out/sample.lvc" | tail -1
 
-echo "== lvc bench: lvc against x264 and x265 on the same frames"
-"$lvc" bench "$clip" --frames 30 --model "$model" --csv "$out/bench.csv" --plot "$out/rd.svg"
+bench_mode=()
+if "$lvc" info "$model" | grep -q "I only"; then
+  # An intra-only model codes every frame as an I-frame: compare it with all-intra anchors.
+  bench_mode=(--intra)
+  echo "== lvc bench (all-intra: the model has no P-frame networks yet): lvc against x264 and x265"
+else
+  echo "== lvc bench (low delay): lvc against x264 and x265 on the same frames"
+fi
+"$lvc" bench "$clip" --frames 30 --model "$model" "${bench_mode[@]}" --csv "$out/bench.csv" \
+  --plot "$out/rd.svg"
 echo
 echo "decoded video: $out/decoded.y4m  stream: $out/sample.lvc"
 echo "RD plot (open in a browser): $out/rd.svg  all points: $out/bench.csv"
