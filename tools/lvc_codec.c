@@ -55,7 +55,8 @@ const char lvc_decode_usage[] =
     "  --md5              print the MD5 of the decoded planes (Y, U, V rows of every frame)\n"
     "  --threads N        worker threads, 0 = one per CPU (default 0)\n"
     "  --model FILE       the .lvcm model (default: the stream's model, looked up by its id\n"
-    "                     along LVC_MODEL_PATH and the install directory)\n"
+    "                     along LVC_MODEL_PATH, the source tree's models/ and the install\n"
+    "                     directory)\n"
     "  --quiet            no summary line\n"
     "  --verbose          also print the decoder's memory use\n"
     "  -h, --help         show this help\n"
@@ -105,43 +106,12 @@ static int file_exists(const char *path)
     return 1;
 }
 
-/* models/default.lvcm of the source tree this program was built from (found through the
- * build directory two levels above the executable and this file's path relative to it). */
-static int source_tree_model(char *out, size_t n)
-{
-    char exe[PATH_MAX];
-    ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    const char *src = __FILE__;
-    if (src[0] == '/') {
-        snprintf(out, n, "%s", src);
-    } else {
-        if (len <= 0)
-            return 0;
-        exe[len] = 0;
-        char *slash = strrchr(exe, '/'); /* .../build/tools/lvc */
-        if (!slash)
-            return 0;
-        *slash = 0;
-        slash = strrchr(exe, '/');
-        if (!slash)
-            return 0;
-        *slash = 0;
-        snprintf(out, n, "%s/%s", exe, src);
-    }
-    char *t = strstr(out, "tools/lvc_codec.c");
-    if (!t)
-        return 0;
-    snprintf(t, n - (size_t)(t - out), "models/default.lvcm");
-    return file_exists(out);
-}
-
 static int load_model(const char *cmd, const char *path, LvcModel **m)
 {
-    char buf[PATH_MAX + 64];
     if (!path)
         path = getenv("LVC_MODEL");
-    if (!path && source_tree_model(buf, sizeof(buf)))
-        path = buf;
+    if (!path && file_exists(LVC_SOURCE_MODELS_DIR "/default.lvcm"))
+        path = LVC_SOURCE_MODELS_DIR "/default.lvcm";
     if (!path && file_exists(LVC_MODEL_DIR "/default.lvcm"))
         path = LVC_MODEL_DIR "/default.lvcm";
     if (!path) {
@@ -460,6 +430,19 @@ int lvc_cmd_decode(int argc, char **argv)
         return 2;
     }
     LvcModel *model = NULL;
+    if (!model_path) {
+        /* The stream's model is looked up by its id along LVC_MODEL_PATH, then the source
+         * tree's models/ (models named <id>.lvcm), then the install directory. */
+        const char *mp = getenv("LVC_MODEL_PATH");
+        char *path = malloc((mp ? strlen(mp) + 1 : 0) + sizeof(LVC_SOURCE_MODELS_DIR));
+        if (!path) {
+            fprintf(stderr, "lvc decode: out of memory\n");
+            return 1;
+        }
+        sprintf(path, "%s%s%s", mp ? mp : "", mp && *mp ? ":" : "", LVC_SOURCE_MODELS_DIR);
+        setenv("LVC_MODEL_PATH", path, 1);
+        free(path);
+    }
     if (model_path) {
         int r = lvc_model_load(model_path, &model);
         if (r < 0) {
