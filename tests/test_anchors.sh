@@ -46,7 +46,7 @@ check() {
         set -- -c:v libx264 -x264-params "$p" -f h264
     else
         if [ "$mode" = intra ]; then p="keyint=1"; else p="keyint=-1:scenecut=0:bframes=0"; fi
-        set -- -c:v libx265 -x265-params "$p:log-level=error" -f hevc
+        set -- -c:v libx265 -x265-params "$p:info=0:log-level=error" -f hevc
     fi
     ffmpeg -nostdin -v error -y -i "$T/in.y4m" -preset medium -tune psnr -crf "$crf" -threads 1 \
         "$@" "$T/s.bin" || return 1

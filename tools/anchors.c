@@ -196,10 +196,11 @@ int anchor_run(const AnchorConfig *cfg, const BenchClip *clip, int with_msssim, 
     if (x264)
         av_dict_set(&opts, "x264-params",
                     cfg->intra ? "keyint=1" : "keyint=infinite:scenecut=0:bframes=0", 0);
-    else
+    else /* info=0: x265 repeats its version-and-options SEI (about 2 KB) in every IDR
+          * picture otherwise, which all-intra coding would count against it */
         av_dict_set(&opts, "x265-params",
-                    cfg->intra ? "keyint=1:log-level=error"
-                               : "keyint=-1:scenecut=0:bframes=0:log-level=error", 0);
+                    cfg->intra ? "keyint=1:info=0:log-level=error"
+                               : "keyint=-1:scenecut=0:bframes=0:info=0:log-level=error", 0);
     double t0 = now_s(), bytes = 0;
     if ((r = avcodec_open2(enc, codec, &opts)) < 0) {
         av_err(err, err_size, name, r);

@@ -121,7 +121,7 @@ def x26x(frames, codec, crf, intra):
         fmt = "h264"
     else:
         par = ["-c:v", "libx265", "-x265-params",
-               ("keyint=1" if intra else "keyint=-1:scenecut=0:bframes=0") + ":log-level=none"]
+               ("keyint=1" if intra else "keyint=-1:scenecut=0:bframes=0") + ":info=0:log-level=none"]
         fmt = "hevc"
     with tempfile.TemporaryDirectory() as td:
         bs = os.path.join(td, "s." + fmt)
@@ -154,7 +154,9 @@ def jpeg(png, q):
 def anchors_intra(images, which=("jpeg", "x264", "x265")):
     """Rate-distortion points of the anchors on the given images (cached per image set)."""
     os.makedirs(CACHE, exist_ok=True)
-    key = "intra_%d_%s" % (len(images), "_".join(n.split(".")[0] for n, _, _ in images[:1] +
+    # the anchor configuration's version is part of the key (2: x265 without its per-IDR
+    # version SEI, info=0)
+    key = "intra_v2_%d_%s" % (len(images), "_".join(n.split(".")[0] for n, _, _ in images[:1] +
                                                  images[-1:]))
     path = os.path.join(CACHE, key + ".json")
     cache = json.load(open(path)) if os.path.exists(path) else {}
