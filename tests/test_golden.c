@@ -12,6 +12,7 @@
 #include "codec.h"
 #include "internal.h"
 #include "lvc/lvc.h"
+#include "y4m.h"
 
 #ifndef LVC_SOURCE_ROOT
 #define LVC_SOURCE_ROOT "."
@@ -452,73 +453,13 @@ static void test_ops(void)
     printf("# %d op cases\n", total);
 }
 
-/* ---- MD5 (RFC 1321), for the 528x512 golden planes ----------------------------------------- */
-
-static uint32_t rol(uint32_t x, int c) { return (x << c) | (x >> (32 - c)); }
-
+/* MD5 of one plane's bytes (the tool's MD5, tools/y4m.c), for the 528x512 golden planes. */
 static void md5(const uint8_t *msg, size_t len, uint8_t out[16])
 {
-    static const int sft[64] = {7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
-                                5, 9,  14, 20, 5, 9,  14, 20, 5, 9,  14, 20, 5, 9,  14, 20,
-                                4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23,
-                                6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21};
-    uint32_t k[64];
-    /* K[i] = floor(2^32 · |sin(i + 1)|), tabulated to avoid floating point here */
-    static const uint32_t kt[64] = {
-        0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613,
-        0xfd469501, 0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be, 0x6b901122, 0xfd987193,
-        0xa679438e, 0x49b40821, 0xf61e2562, 0xc040b340, 0x265e5a51, 0xe9b6c7aa, 0xd62f105d,
-        0x02441453, 0xd8a1e681, 0xe7d3fbc8, 0x21e1cde6, 0xc33707d6, 0xf4d50d87, 0x455a14ed,
-        0xa9e3e905, 0xfcefa3f8, 0x676f02d9, 0x8d2a4c8a, 0xfffa3942, 0x8771f681, 0x6d9d6122,
-        0xfde5380c, 0xa4beea44, 0x4bdecfa9, 0xf6bb4b60, 0xbebfbc70, 0x289b7ec6, 0xeaa127fa,
-        0xd4ef3085, 0x04881d05, 0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665, 0xf4292244,
-        0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92, 0xffeff47d, 0x85845dd1,
-        0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb,
-        0xeb86d391};
-    memcpy(k, kt, sizeof(k));
-    uint32_t h[4] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476};
-    size_t total = ((len + 8) / 64 + 1) * 64;
-    uint8_t *m = calloc(total, 1);
-    memcpy(m, msg, len);
-    m[len] = 0x80;
-    uint64_t bits = (uint64_t)len * 8;
-    for (int i = 0; i < 8; i++)
-        m[total - 8 + i] = (uint8_t)(bits >> (8 * i));
-    for (size_t off = 0; off < total; off += 64) {
-        uint32_t w[16];
-        for (int i = 0; i < 16; i++)
-            w[i] = lvc_rd32(m + off + 4 * i);
-        uint32_t a = h[0], b = h[1], c = h[2], d = h[3];
-        for (int i = 0; i < 64; i++) {
-            uint32_t f;
-            int gi;
-            if (i < 16) {
-                f = (b & c) | (~b & d);
-                gi = i;
-            } else if (i < 32) {
-                f = (d & b) | (~d & c);
-                gi = (5 * i + 1) % 16;
-            } else if (i < 48) {
-                f = b ^ c ^ d;
-                gi = (3 * i + 5) % 16;
-            } else {
-                f = c ^ (b | ~d);
-                gi = (7 * i) % 16;
-            }
-            f = f + a + k[i] + w[gi];
-            a = d;
-            d = c;
-            c = b;
-            b = b + rol(f, sft[i]);
-        }
-        h[0] += a;
-        h[1] += b;
-        h[2] += c;
-        h[3] += d;
-    }
-    free(m);
-    for (int i = 0; i < 4; i++)
-        lvc_wr32(out + 4 * i, h[i]);
+    Y4mMd5 m;
+    y4m_md5_init(&m);
+    y4m_md5_update(&m, msg, len);
+    y4m_md5_final(&m, out);
 }
 
 /* ---- coded frames -------------------------------------------------------------------------- */
