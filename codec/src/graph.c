@@ -24,6 +24,8 @@ struct LvcGraphPlan {
     PlanValue *v;
     LvcConvParams *conv;  /* per node (CONV nodes only) */
     uint8_t *shifts;      /* CONV shifts as the kernels take them */
+    int16_t **wide;       /* per node: int8 CONV weights widened once to int16 (SIMD kernels
+                           * multiply int16 pairs; the integers are the same) */
     int16_t *arena;       /* the graph's outputs, kept after a run */
     size_t arena_elems;
     size_t scratch_elems; /* the other node outputs, in the caller's scratch buffer */
@@ -114,8 +116,21 @@ static int prepare_conv(LvcGraphPlan *p, int k, uint8_t *shifts)
     cp->stride = nd->stride;
     cp->pad = nd->pad;
     cp->groups = nd->groups;
-    cp->w8 = nd->weight_dtype == LVC_DTYPE_INT8 ? nd->weights : NULL;
-    cp->w16 = nd->weight_dtype == LVC_DTYPE_INT16 ? nd->weights : NULL;
+    if (nd->weight_dtype == LVC_DTYPE_INT8) {
+        size_t n = (size_t)o->c * (size_t)(a->c / nd->groups) * (size_t)nd->kernel *
+                   (size_t)nd->kernel;
+        const int8_t *w8 = nd->weights;
+        int16_t *w = malloc(n * sizeof(int16_t));
+        if (!w)
+            return lvc_error(LVC_ENOMEM, "out of memory planning graph %s", p->g->name);
+        for (size_t i = 0; i < n; i++)
+            w[i] = w8[i];
+        p->wide[k] = w;
+        p->param_bytes += n * sizeof(int16_t);
+        cp->w16 = w;
+    } else {
+        cp->w16 = nd->weights;
+    }
     cp->bias = nd->bias;
     for (int co = 0; co < o->c; co++)
         shifts[co] = (uint8_t)nd->shift[co];
@@ -204,13 +219,14 @@ int lvc_graph_plan(LvcGraphPlan **out, const LvcGraph *g, int width, int height)
     p->v = calloc((size_t)p->n_values, sizeof(*p->v));
     p->t = calloc((size_t)p->n_values, sizeof(*p->t));
     p->conv = calloc((size_t)g->n_nodes, sizeof(*p->conv));
+    p->wide = calloc((size_t)g->n_nodes, sizeof(*p->wide));
     size_t n_shifts = 0;
     for (int k = 0; k < g->n_nodes; k++)
         if (g->nodes[k].op == LVC_OP_CONV)
             n_shifts += (size_t)g->nodes[k].out_channels;
     p->shifts = malloc(n_shifts ? n_shifts : 1);
     int r = 0;
-    if (!p->v || !p->t || !p->conv || !p->shifts) {
+    if (!p->v || !p->t || !p->conv || !p->wide || !p->shifts) {
         r = lvc_error(LVC_ENOMEM, "out of memory planning graph %s", g->name);
         goto fail;
     }
@@ -278,6 +294,10 @@ void lvc_graph_plan_free(LvcGraphPlan *p)
         return;
     free(p->v);
     free(p->t);
+    if (p->wide)
+        for (int k = 0; k < p->g->n_nodes; k++)
+            free(p->wide[k]);
+    free(p->wide);
     free(p->conv);
     free(p->shifts);
     free(p->arena);

@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "kernels.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "cpu.h"
@@ -480,4 +481,22 @@ void lvc_yhat_span(int16_t *yhat, const int16_t *mu, const int32_t *q, int n, in
 {
     for (int i = 0; i < n; i++)
         yhat[i] = lvc_yhat(mu[i], q[i], fm);
+}
+
+const int16_t *lvc_conv_weights16(const LvcConvParams *p, size_t n, int16_t *buf, size_t nbuf,
+                                  int16_t **owned)
+{
+    *owned = NULL;
+    if (p->w16)
+        return p->w16;
+    int16_t *w = buf;
+    if (n > nbuf) {
+        w = malloc(n * sizeof(int16_t));
+        if (!w)
+            return NULL;
+        *owned = w;
+    }
+    for (size_t i = 0; i < n; i++)
+        w[i] = p->w8[i];
+    return w;
 }

@@ -157,6 +157,13 @@ int lvc_conv_out_size(int n, int k, int stride, int pad);
  * Returns 0 or LVC_EINVAL with a message. */
 int lvc_conv_check(const LvcConvParams *p);
 
+/* The n weights of a layer as int16, for SIMD kernels that multiply int16 pairs: the layer's
+ * own int16 array (the engine widens int8 layers once when it plans them), else a conversion
+ * of its int8 array into buf (nbuf entries) or into an allocation returned in *owned (to be
+ * freed).  NULL when that allocation fails. */
+const int16_t *lvc_conv_weights16(const LvcConvParams *p, size_t n, int16_t *buf, size_t nbuf,
+                                  int16_t **owned);
+
 /* Compute output rows [y0, y1) (0 ≤ y0 ≤ y1 ≤ ho) of all cout channels of dst
  * ([cout][ho][wo]) from src ([cin][h][w]).  dst and src must not overlap. */
 typedef void (*LvcConvFn)(int16_t *dst, const int16_t *src, const LvcConvParams *p, int y0, int y1);

@@ -54,23 +54,6 @@ static inline void store8n(int16_t *p, int16x8_t v, int n)
     memcpy(p, tmp, (size_t)n * sizeof(int16_t));
 }
 
-static const int16_t *weights16(const LvcConvParams *p, size_t n, int16_t *buf, size_t nbuf,
-                                int16_t **owned)
-{
-    *owned = NULL;
-    if (p->w16)
-        return p->w16;
-    int16_t *w = buf;
-    if (n > nbuf) {
-        w = malloc(n * sizeof(int16_t));
-        if (!w)
-            return NULL;
-        *owned = w;
-    }
-    for (size_t i = 0; i < n; i++)
-        w[i] = p->w8[i];
-    return w;
-}
 
 /* ---- 1×1: CO_BLK output channels × 8 pixels, one smlal per channel and half ---------------- */
 
@@ -108,7 +91,7 @@ static void conv1x1_neon(int16_t *dst, const int16_t *src, const LvcConvParams *
     if (n <= 0)
         return;
     int16_t wbuf[WBUF], *owned;
-    const int16_t *w16 = weights16(p, (size_t)p->cout * (size_t)cig, wbuf, WBUF, &owned);
+    const int16_t *w16 = lvc_conv_weights16(p, (size_t)p->cout * (size_t)cig, wbuf, WBUF, &owned);
     if (!w16) {
         lvc_conv1x1_c(dst, src, p, y0, y1);
         return;
@@ -319,7 +302,7 @@ static void conv2x2s2_neon(int16_t *dst, const int16_t *src, const LvcConvParams
     const int cig = p->cin / p->groups, cog = p->cout / p->groups, wo = p->wo;
     const size_t plane = (size_t)p->h * (size_t)p->w, oplane = (size_t)p->ho * (size_t)wo;
     int16_t wbuf[WBUF], *owned;
-    const int16_t *w16 = weights16(p, (size_t)p->cout * (size_t)cig * 4, wbuf, WBUF, &owned);
+    const int16_t *w16 = lvc_conv_weights16(p, (size_t)p->cout * (size_t)cig * 4, wbuf, WBUF, &owned);
     if (!w16) {
         lvc_conv_c(dst, src, p, y0, y1);
         return;
@@ -416,7 +399,7 @@ static void conv3x3s1_neon(int16_t *dst, const int16_t *src, const LvcConvParams
     const int cig = p->cin / p->groups, cog = p->cout / p->groups, h = p->h, w = p->w;
     const size_t plane = (size_t)h * (size_t)w, slot = (size_t)p->cin * DW_BUF;
     int16_t wbuf[WBUF], *owned;
-    const int16_t *w16 = weights16(p, (size_t)p->cout * (size_t)cig * 9, wbuf, WBUF, &owned);
+    const int16_t *w16 = lvc_conv_weights16(p, (size_t)p->cout * (size_t)cig * 9, wbuf, WBUF, &owned);
     int16_t *ring = w16 ? malloc(3 * slot * sizeof(int16_t)) : NULL;
     if (!ring) {
         free(owned);

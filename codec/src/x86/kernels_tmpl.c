@@ -183,28 +183,7 @@ static ALWAYS_INLINE __m128i align_count(int d) { return shift_count(d > 0 ? d -
 static ALWAYS_INLINE V widen_lo(V v) { return v_unpacklo16(v, v_srai16(v, 15)); }
 static ALWAYS_INLINE V widen_hi(V v) { return v_unpackhi16(v, v_srai16(v, 15)); }
 
-/* ---- weights as int16 ---------------------------------------------------------------------- */
-
-/* The n weights of a layer as int16: the layer's own int16 array, or a conversion of its int8
- * array into buf (nbuf entries) or an allocation (*owned, to be freed).  NULL when the
- * allocation fails. */
-static const int16_t *weights16(const LvcConvParams *p, size_t n, int16_t *buf, size_t nbuf,
-                                int16_t **owned)
-{
-    *owned = NULL;
-    if (p->w16)
-        return p->w16;
-    int16_t *w = buf;
-    if (n > nbuf) {
-        w = malloc(n * sizeof(int16_t));
-        if (!w)
-            return NULL;
-        *owned = w;
-    }
-    for (size_t i = 0; i < n; i++)
-        w[i] = p->w8[i];
-    return w;
-}
+/* ---- weights as int16 (lvc_conv_weights16) ---------------------------------------------------- */
 
 #define WBUF 4096 /* int16 weights converted on the stack */
 
@@ -281,7 +260,7 @@ static void FN(conv1x1)(int16_t *dst, const int16_t *src, const LvcConvParams *p
     if (n <= 0)
         return;
     int16_t wbuf[WBUF], *owned;
-    const int16_t *w16 = weights16(p, (size_t)p->cout * (size_t)cig, wbuf, WBUF, &owned);
+    const int16_t *w16 = lvc_conv_weights16(p, (size_t)p->cout * (size_t)cig, wbuf, WBUF, &owned);
     if (!w16) {
         lvc_conv1x1_c(dst, src, p, y0, y1);
         return;
@@ -382,7 +361,7 @@ static void conv2x2s2(int16_t *dst, const int16_t *src, const LvcConvParams *p, 
     const int cig = p->cin / p->groups, cog = p->cout / p->groups, wo = p->wo;
     const size_t plane = (size_t)p->h * (size_t)p->w, oplane = (size_t)p->ho * (size_t)wo;
     int16_t wbuf[WBUF], *owned;
-    const int16_t *w16 = weights16(p, (size_t)p->cout * (size_t)cig * 4, wbuf, WBUF, &owned);
+    const int16_t *w16 = lvc_conv_weights16(p, (size_t)p->cout * (size_t)cig * 4, wbuf, WBUF, &owned);
     if (!w16) {
         lvc_conv_c(dst, src, p, y0, y1);
         return;
@@ -582,7 +561,7 @@ static void conv3x3s1(int16_t *dst, const int16_t *src, const LvcConvParams *p, 
     const int cig = p->cin / p->groups, cog = p->cout / p->groups, h = p->h, w = p->w;
     const size_t plane = (size_t)h * (size_t)w, slot = (size_t)p->cin * DW_BUF;
     int16_t wbuf[WBUF], *owned;
-    const int16_t *w16 = weights16(p, (size_t)p->cout * (size_t)cig * 9, wbuf, WBUF, &owned);
+    const int16_t *w16 = lvc_conv_weights16(p, (size_t)p->cout * (size_t)cig * 9, wbuf, WBUF, &owned);
     int16_t *ring = w16 ? malloc(3 * slot * sizeof(int16_t)) : NULL;
     if (!ring) {
         free(owned);
