@@ -25,9 +25,9 @@ static double now_s(void)
 }
 
 /* The small random model (grouped convolutions, tiny tables): cheap at large sizes. */
-static LvcModel *make_small_model(uint32_t seed)
+static LvcModel *make_small_model(uint32_t seed, int p_z_tables)
 {
-    LvcTestModelOptions opt = {1, seed, 1};
+    LvcTestModelOptions opt = {.with_inter = 1, .seed = seed, .small = 1, .p_z_tables = p_z_tables};
     LvcModelWriter *w;
     uint8_t *buf;
     size_t size;
@@ -432,11 +432,54 @@ static void test_mutations(void)
     stream_free(&s);
 }
 
+/* A model with its own z tables for P-frames (FORMAT.md §3.6): I-frames are coded as without
+ * them, P-frames with the P set, and both decode to the encoder's reconstruction. */
+static void test_p_z_tables(void)
+{
+    LvcModel *mp = make_small_model(5, 1), *m1 = make_small_model(5, 0);
+    CHECK(mp && m1, "models: %s", lvc_last_error());
+    if (!mp || !m1)
+        goto out;
+    CHECK(mp->ent.n_zsets == 2 && m1->ent.n_zsets == 1, "z sets %d %d", mp->ent.n_zsets,
+          m1->ent.n_zsets);
+    CHECK(lvc_entropy_z(&mp->ent, 1) == &mp->ent.zt[1] && lvc_entropy_z(&mp->ent, 0) ==
+          &mp->ent.zt[0] && lvc_entropy_z(&m1->ent, 1) == &m1->ent.zt[0], "set selection");
+    Stream a, b;
+    if (encode_stream(&a, mp, 48, 40, 3, 1, 0, 0, -1) < 0)
+        goto out;
+    if (encode_stream(&b, m1, 48, 40, 3, 1, 0, 0, -1) < 0) {
+        stream_free(&a);
+        goto out;
+    }
+    CHECK(a.n == 3 && b.n == 3, "frames");
+    /* the sequence headers name different model ids; the I-frames are otherwise the same */
+    CHECK(a.pkt[0].size == b.pkt[0].size && same_picture(a.recon[0], b.recon[0]),
+          "I-frames must not depend on the P-frame z tables");
+    for (int i = 1; i < a.n && i < b.n; i++)
+        CHECK(a.pkt[i].size != b.pkt[i].size ||
+                  memcmp(a.pkt[i].data, b.pkt[i].data, a.pkt[i].size),
+              "P-frame %d: the P-frame z tables must change the stream", i);
+    LvcDecoder *d = open_decoder(mp, 1);
+    for (int i = 0; i < a.n && d; i++) {
+        LvcPicture *pic;
+        CHECK(decode_one(d, &a.pkt[i], &pic) == 0, "frame %d: %s", i, lvc_last_error());
+        if (pic)
+            CHECK(same_picture(pic, a.recon[i]), "frame %d: decoded != recon", i);
+        lvc_picture_unref(pic);
+    }
+    lvc_decoder_close(d);
+    stream_free(&a);
+    stream_free(&b);
+out:
+    lvc_model_unref(mp);
+    lvc_model_unref(m1);
+}
+
 int main(void)
 {
     model = make_model(1);
     model2 = make_model(2);
-    small_model = make_small_model(3);
+    small_model = make_small_model(3, 0);
     if (!model || !model2 || !small_model) {
         fprintf(stderr, "cannot build the test models: %s\n", lvc_last_error());
         return 1;
@@ -453,6 +496,7 @@ int main(void)
     TIMED(test_damage);
     TIMED(test_threads);
     TIMED(test_mutations);
+    TIMED(test_p_z_tables);
     lvc_model_unref(model);
     lvc_model_unref(model2);
     lvc_model_unref(small_model);

@@ -14,7 +14,7 @@
 
 static LvcModelWriter *build(int inter, uint32_t seed, int small)
 {
-    LvcTestModelOptions o = {inter, seed, small};
+    LvcTestModelOptions o = {.with_inter = inter, .seed = seed, .small = small};
     LvcModelWriter *w = NULL;
     int ret = lvc_mw_build_test_model(&o, &w);
     CHECK(ret == 0, "build test model: %s", lvc_last_error());
@@ -108,7 +108,8 @@ static void check_model(LvcModel *m, const LvcModelWriter *w, int inter)
     CHECK(syn->outputs[0].v.channels == 128 && syn->outputs[0].v.level == 0 &&
           syn->outputs[0].v.exp == 8, "f");
     CHECK(m->fm == 4 && m->ff == 8, "fm %d ff %d", m->fm, m->ff);
-    CHECK(m->ent.nb >= 2 && m->ent.y && m->ent.z && m->ent.z_channels == 64, "entropy");
+    CHECK(m->ent.nb >= 2 && m->ent.y && m->ent.zt[0].cdf && m->ent.zt[0].channels == 64 &&
+              m->ent.n_zsets == 1, "entropy");
     CHECK(m->ent.thresholds[0] < m->ent.thresholds[m->ent.nb - 2], "thresholds");
     /* Derived node data: conv shifts and weight pointers, 64-byte aligned. */
     const LvcNode *n0 = &syn->nodes[0];
@@ -857,7 +858,19 @@ static void test_invalid_entropy_meta(void)
     copy[w->entr_size] = 0;
     size_t sz = w->entr_size;
     lvc_mw_set_entropy_raw(w, copy, sz + 1);
-    expect_reject_w(w, "ENTR: 1 unused bytes", "trailing");
+    expect_reject_w(w, "ENTR: P-frame z header truncated", "trailing");
+    /* A second (P-frame) z set: allowed only in a model with inter graphs. */
+    size_t zoff = 6 + 4 * (size_t)(nb - 1);
+    for (int i = 0; i < nb; i++)
+        zoff += 2 + 2 * (2 * (size_t)lvc_rd16(copy + zoff) + 2);
+    uint8_t *two = malloc(2 * sz - zoff);
+    memcpy(two, copy, sz);
+    memcpy(two + sz, copy + zoff, sz - zoff);
+    lvc_mw_set_entropy_raw(w, two, 2 * sz - zoff);
+    expect_reject_w(w, "P-frame z tables in an intra-only model", "P set in an intra model");
+    lvc_mw_set_entropy_raw(w, two, 2 * sz - zoff + 1);
+    expect_reject_w(w, "ENTR: 1 unused bytes", "trailing after the P set");
+    free(two);
     lvc_mw_set_entropy_raw(w, copy, sz - 1);
     expect_reject_w(w, "truncated", "truncated ENTR");
     lvc_mw_set_entropy_raw(w, copy, sz);

@@ -592,15 +592,15 @@ int lvc_codec_encode(LvcCodec *c, const LvcPicture *src, int type, int qp, int r
         0)
         return r;
     /* z symbols into slice 0 */
-    const LvcEntropy *e = &m->ent;
-    const int bucket = qp * e->n_buckets / 64;
+    const LvcZTables *zt = lvc_entropy_z(&m->ent, inter);
+    const int bucket = qp * zt->n_buckets / 64;
     const size_t n3 = (size_t)c->h3 * (size_t)c->w3;
     for (int ch = 0; ch < Z_CHANNELS; ch++) {
-        const LvcCdf *cdf = &e->z[bucket * e->z_channels + ch];
+        const LvcCdf *cdf = &zt->cdf[bucket * zt->channels + ch];
         for (size_t i = 0; i < n3; i++) {
             const size_t k = (size_t)ch * n3 + i;
-            c->zq[k] = lvc_symbol_z(z[0].data[k], z[0].exp, e->Rz);
-            if ((r = lvc_rans_enc_symbol(&c->enc[0], cdf, c->zq[k], e->Rz)) < 0)
+            c->zq[k] = lvc_symbol_z(z[0].data[k], z[0].exp, zt->Rz);
+            if ((r = lvc_rans_enc_symbol(&c->enc[0], cdf, c->zq[k], zt->Rz)) < 0)
                 return r;
         }
     }
@@ -691,14 +691,14 @@ int lvc_codec_decode(LvcCodec *c, const LvcPacketInfo *info, LvcPicture *out)
         }
     }
     c->have_ref = 0; /* until the frame is complete */
-    const LvcEntropy *e = &c->m->ent;
-    const int bucket = qp * e->n_buckets / 64;
+    const LvcZTables *zt = lvc_entropy_z(&c->m->ent, inter);
+    const int bucket = qp * zt->n_buckets / 64;
     const size_t n3 = (size_t)c->h3 * (size_t)c->w3;
     for (int ch = 0; ch < Z_CHANNELS; ch++) {
-        const LvcCdf *cdf = &e->z[bucket * e->z_channels + ch];
+        const LvcCdf *cdf = &zt->cdf[bucket * zt->channels + ch];
         for (size_t i = 0; i < n3; i++) {
             int q;
-            if (lvc_rans_dec_symbol(&c->dec[0], cdf, e->Rz, &q) < 0)
+            if (lvc_rans_dec_symbol(&c->dec[0], cdf, zt->Rz, &q) < 0)
                 return lvc_error(LVC_EDATA, "slice 0: invalid z symbol or data exhausted");
             c->zq[(size_t)ch * n3 + i] = q;
         }

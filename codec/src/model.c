@@ -163,10 +163,13 @@ static void free_model(LvcModel *m)
             lvc_cdf_free(&m->ent.y[i]);
         free(m->ent.y);
     }
-    if (m->ent.z) {
-        for (int i = 0; i < m->ent.n_buckets * m->ent.z_channels; i++)
-            lvc_cdf_free(&m->ent.z[i]);
-        free(m->ent.z);
+    for (int k = 0; k < 2; k++) {
+        LvcZTables *zt = &m->ent.zt[k];
+        if (zt->cdf) {
+            for (int i = 0; i < zt->n_buckets * zt->channels; i++)
+                lvc_cdf_free(&zt->cdf[i]);
+            free(zt->cdf);
+        }
     }
     free(m->ent.thresholds);
     free(m->name);
@@ -461,6 +464,35 @@ static int read_cdf(LvcReader *r, LvcCdf *cdf, const char *what, int idx)
     return 0;
 }
 
+/* One set of z tables (FORMAT.md §3.6): n_buckets, channels, Rz, then the tables. */
+static int read_ztables(LvcReader *r, LvcZTables *zt, const char *what)
+{
+    int nbk = lvc_reader_u8(r), zc = lvc_reader_u16(r), Rz = lvc_reader_u16(r);
+    if (r->err)
+        return model_err("ENTR: %s header truncated", what);
+    if (nbk < 1 || nbk > 64)
+        return model_err("ENTR: %d %s buckets (1..64)", nbk, what);
+    if (zc != 64)
+        return model_err("ENTR: %s channels %d, must be 64", what, zc);
+    if (Rz < 1 || Rz > 32767)
+        return model_err("ENTR: %s symbol bound Rz = %d (1..32767)", what, Rz);
+    zt->Rz = Rz;
+    zt->cdf = calloc((size_t)nbk * (size_t)zc, sizeof(LvcCdf));
+    if (!zt->cdf)
+        return lvc_error(LVC_ENOMEM, "out of memory");
+    zt->n_buckets = 1;
+    zt->channels = 0;
+    for (int i = 0; i < nbk * zc; i++) {
+        int ret = read_cdf(r, &zt->cdf[i], what, i);
+        if (ret < 0)
+            return ret;
+        zt->channels = i + 1; /* n_buckets 1 × this many initialised while loading */
+    }
+    zt->n_buckets = nbk;
+    zt->channels = zc;
+    return 0;
+}
+
 static int parse_entropy(LvcModel *m, const uint8_t *p, size_t n)
 {
     LvcEntropy *e = &m->ent;
@@ -495,29 +527,15 @@ static int parse_entropy(LvcModel *m, const uint8_t *p, size_t n)
             return ret;
         e->nb = i + 1; /* tables initialised so far (freed on failure) */
     }
-    int nbk = lvc_reader_u8(&r), zc = lvc_reader_u16(&r), Rz = lvc_reader_u16(&r);
-    if (r.err)
-        return model_err("ENTR: z header truncated");
-    if (nbk < 1 || nbk > 64)
-        return model_err("ENTR: %d z buckets (1..64)", nbk);
-    if (zc != 64)
-        return model_err("ENTR: z channels %d, must be 64", zc);
-    if (Rz < 1 || Rz > 32767)
-        return model_err("ENTR: z symbol bound Rz = %d (1..32767)", Rz);
-    e->Rz = Rz;
-    e->z = calloc((size_t)nbk * (size_t)zc, sizeof(LvcCdf));
-    if (!e->z)
-        return lvc_error(LVC_ENOMEM, "out of memory");
-    e->n_buckets = 1;
-    e->z_channels = 0;
-    for (int i = 0; i < nbk * zc; i++) {
-        int ret = read_cdf(&r, &e->z[i], "z", i);
-        if (ret < 0)
+    int ret = read_ztables(&r, &e->zt[0], "z");
+    if (ret < 0)
+        return ret;
+    e->n_zsets = 1;
+    if (lvc_reader_left(&r)) { /* the optional P-frame set */
+        if ((ret = read_ztables(&r, &e->zt[1], "P-frame z")) < 0)
             return ret;
-        e->z_channels = i + 1; /* n_buckets 1 × this many initialised while loading */
+        e->n_zsets = 2;
     }
-    e->n_buckets = nbk;
-    e->z_channels = zc;
     if (lvc_reader_left(&r))
         return model_err("ENTR: %zu unused bytes at the end", lvc_reader_left(&r));
     return 0;
@@ -992,6 +1010,8 @@ static int validate_interface(LvcModel *m)
                                  roles[r].name);
     }
     m->has_inter = n_inter > 0;
+    if (m->ent.n_zsets > 1 && !m->has_inter)
+        return model_err("ENTR: P-frame z tables in an intra-only model");
     /* Counts and flags first, so that the exponent anchors below exist. */
     for (int r = 0; r < LVC_G_COUNT; r++) {
         const LvcGraph *g = m->role[r];
@@ -1469,8 +1489,14 @@ char *lvc_model_describe(const LvcModel *m)
     if (m->has_inter)
         sb_printf(&b, ", %.0f for P-frames", dec_macs[1] / 64.0);
     sb_printf(&b, "\nentropy     y: %d scale bins, skip_bins %d, R %d; z: %d buckets x %d "
-              "channels, Rz %d\n", m->ent.nb, m->ent.skip_bins, m->ent.R, m->ent.n_buckets,
-              m->ent.z_channels, m->ent.Rz);
+              "channels, Rz %d", m->ent.nb, m->ent.skip_bins, m->ent.R, m->ent.zt[0].n_buckets,
+              m->ent.zt[0].channels, m->ent.zt[0].Rz);
+    if (m->ent.n_zsets > 1)
+        sb_printf(&b, "; P-frame z: %d buckets x %d channels, Rz %d", m->ent.zt[1].n_buckets,
+                  m->ent.zt[1].channels, m->ent.zt[1].Rz);
+    else if (m->has_inter)
+        sb_printf(&b, "; P-frames code z with the I-frame tables");
+    sb_printf(&b, "\n");
     if (b.oom) {
         free(b.s);
         return NULL;

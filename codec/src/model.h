@@ -135,13 +135,24 @@ typedef struct LvcGraph {
     size_t record_offset, record_size; /* the GRPH record in the file (for the model id) */
 } LvcGraph;
 
+typedef struct LvcZTables {
+    int n_buckets, channels, Rz;
+    LvcCdf *cdf;          /* n_buckets * channels, bucket-major: cdf[bucket * channels + c] */
+} LvcZTables;
+
 typedef struct LvcEntropy {
     int nb, skip_bins, R;
     int32_t *thresholds;  /* nb - 1, exponent 16, strictly ascending */
     LvcCdf *y;            /* nb tables, one per scale bin */
-    int n_buckets, z_channels, Rz;
-    LvcCdf *z;            /* n_buckets * z_channels, bucket-major: z[bucket * z_channels + c] */
+    LvcZTables zt[2];     /* z tables of I-frames [0] and of P-frames [1] */
+    int n_zsets;          /* 1, or 2 when the model carries P-frame z tables */
 } LvcEntropy;
+
+/* The z tables a frame codes with: P-frames use the P set when the model has one. */
+static inline const LvcZTables *lvc_entropy_z(const LvcEntropy *e, int inter)
+{
+    return &e->zt[inter && e->n_zsets > 1];
+}
 
 struct LvcModel {
     atomic_int refs;

@@ -301,9 +301,17 @@ static void put_cdf(Buf *b, const LvcMwCdf *c)
         put16(b, c->freq[i]);
 }
 
+static void put_zset(Buf *b, const LvcMwZSet *z)
+{
+    put8(b, (unsigned)z->n_buckets);
+    put16(b, (unsigned)z->channels);
+    put16(b, (unsigned)z->Rz);
+    for (int i = 0; i < z->n_buckets * z->channels; i++)
+        put_cdf(b, &z->tables[i]);
+}
+
 int lvc_mw_set_entropy(LvcModelWriter *w, int nb, int skip_bins, int R, const int32_t *thresholds,
-                       const LvcMwCdf *y_tables, int n_buckets, int z_channels, int Rz,
-                       const LvcMwCdf *z_tables)
+                       const LvcMwCdf *y_tables, const LvcMwZSet *z, const LvcMwZSet *z_p)
 {
     Buf b = {0};
     put16(&b, (unsigned)nb);
@@ -313,11 +321,9 @@ int lvc_mw_set_entropy(LvcModelWriter *w, int nb, int skip_bins, int R, const in
         put32(&b, (uint32_t)thresholds[i]);
     for (int i = 0; i < nb; i++)
         put_cdf(&b, &y_tables[i]);
-    put8(&b, (unsigned)n_buckets);
-    put16(&b, (unsigned)z_channels);
-    put16(&b, (unsigned)Rz);
-    for (int i = 0; i < n_buckets * z_channels; i++)
-        put_cdf(&b, &z_tables[i]);
+    put_zset(&b, z);
+    if (z_p)
+        put_zset(&b, z_p);
     if (b.oom) {
         free(b.p);
         return lvc_error(LVC_ENOMEM, "out of memory");
@@ -470,6 +476,7 @@ typedef struct Gen {
     LvcModelWriter *w;
     uint32_t rng;
     int small;
+    int p_z_tables;
     int g;   /* current graph */
     int err;
     int nv;  /* values of the current graph */
@@ -900,7 +907,19 @@ static int gen_entropy(Gen *G)
         zt[i].freq = zf + (size_t)i * (2 * (size_t)Bz + 2);
         gen_freqs(Bz, 1 + (int)(rnd(G) % 8), (uint16_t *)zt[i].freq);
     }
-    int ret = lvc_mw_set_entropy(G->w, nb, 1, 256, thr, yt, nbk, 64, 64, zt);
+    /* The P-frame set, when asked for: the same tables with the channels in reverse order. */
+    LvcMwCdf *zp = G->p_z_tables ? malloc((size_t)nbk * 64 * sizeof(LvcMwCdf)) : NULL;
+    if (G->p_z_tables && !zp) {
+        free(zt);
+        free(yf);
+        free(zf);
+        return lvc_error(LVC_ENOMEM, "out of memory");
+    }
+    for (int i = 0; zp && i < nbk * 64; i++)
+        zp[i] = zt[(i / 64) * 64 + 63 - i % 64];
+    const LvcMwZSet zs = {nbk, 64, 64, zt}, zsp = {nbk, 64, 64, zp};
+    int ret = lvc_mw_set_entropy(G->w, nb, 1, 256, thr, yt, &zs, zp ? &zsp : NULL);
+    free(zp);
     free(zt);
     free(yf);
     free(zf);
@@ -919,6 +938,7 @@ int lvc_mw_build_test_model(const LvcTestModelOptions *opt, LvcModelWriter **out
     if (!G.rng)
         G.rng = 1;
     G.small = opt->small;
+    G.p_z_tables = opt->with_inter && opt->p_z_tables;
     char meta[160];
     snprintf(meta, sizeof(meta),
              "name=test-%s%s-%u\ndescription=random test model (not trained)\n",
@@ -952,7 +972,7 @@ int lvc_mw_build_test_model(const LvcTestModelOptions *opt, LvcModelWriter **out
 int lvc_model_write_random_test_model(int with_inter, uint32_t seed, uint8_t **out,
                                       size_t *size)
 {
-    LvcTestModelOptions opt = {with_inter, seed, 0};
+    LvcTestModelOptions opt = {.with_inter = with_inter, .seed = seed};
     LvcModelWriter *w;
     *out = NULL;
     *size = 0;

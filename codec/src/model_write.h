@@ -91,10 +91,16 @@ int lvc_mw_remove_graph(LvcModelWriter *w, const char *name);
 /* Move tensor i to position new_index[i] (a permutation) and remap every reference. */
 int lvc_mw_permute_tensors(LvcModelWriter *w, const uint32_t *new_index);
 
-/* ENTR from tables (FORMAT.md §3.6), or a raw payload. */
+/* One set of z tables: n_buckets * channels tables, bucket-major. */
+typedef struct LvcMwZSet {
+    int n_buckets, channels, Rz;
+    const LvcMwCdf *tables;
+} LvcMwZSet;
+
+/* ENTR from tables (FORMAT.md §3.6): the I-frame z set, and the P-frame set or NULL; or a raw
+ * payload. */
 int lvc_mw_set_entropy(LvcModelWriter *w, int nb, int skip_bins, int R, const int32_t *thresholds,
-                       const LvcMwCdf *y_tables, int n_buckets, int z_channels, int Rz,
-                       const LvcMwCdf *z_tables);
+                       const LvcMwCdf *y_tables, const LvcMwZSet *z, const LvcMwZSet *z_p);
 int lvc_mw_set_entropy_raw(LvcModelWriter *w, const void *data, size_t size);
 
 /* Serialise to a malloc'd buffer (*out, *size; free with free()). */
@@ -111,6 +117,7 @@ typedef struct LvcTestModelOptions {
     int with_inter;
     uint32_t seed;
     int small;
+    int p_z_tables; /* with_inter: also a P-frame z table set */
 } LvcTestModelOptions;
 
 int lvc_mw_build_test_model(const LvcTestModelOptions *opt, LvcModelWriter **out);

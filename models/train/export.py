@@ -760,8 +760,9 @@ def _graph_inputs(g, exp, ch, fm):
 def build_model(m, stats, force, int16=(), skip_bins=0, meta=None, log=print, ztabs=None):
     """Emit every graph (intra, and inter when m holds an inter model) and the entropy tables.
 
-    The z tables come from the intra model's factorized prior: FORMAT.md §3.6 holds one set of
-    z tables for I- and P-frames."""
+    The I-frame z tables come from the intra model's factorized prior and, with an inter model,
+    the P-frame set (FORMAT.md §3.6) from the inter model's own prior.  ztabs: precomputed
+    tables, a dict {'intra': ..., 'inter': ...} (recomputed when a bound exceeds its Rz)."""
     ms = as_models(m)
     M = lvcm.Model(meta=meta or {"name": "unnamed"})
     B = Builder(M, ms, stats, force, int16, log)
@@ -781,14 +782,19 @@ def build_model(m, stats, force, int16=(), skip_bins=0, meta=None, log=print, zt
         res = B.graph(g, _graph_inputs(g, exp, ch, fm), oo, oe)
         for o, info in res.items():
             outs[(g, o)] = info
-    fz = min(exp(g, "z") for g, _ in order if g.endswith("hyper_analysis"))
     thr = y_thresholds()
     R = 32767 >> fm
-    Rz = max(1, 32767 >> fz) if fz < 15 else 1
     ytabs = [gaussian_cdf_table(s, bmax=R) for s in bin_sigmas(thr)]
-    if ztabs is None or max(t.B for b in ztabs for t in b) > Rz:
-        ztabs = z_tables(ms["intra"].z_prior, bmax=Rz)
-    M.entropy = lvcm.EntropyParams(skip_bins, R, thr, ytabs, Rz, ztabs)
+    zsets = {}
+    for kind in ms:
+        fz = exp(kind + ".hyper_analysis", "z")
+        Rz = max(1, 32767 >> fz) if fz < 15 else 1
+        zt = (ztabs or {}).get(kind)
+        if zt is None or max(t.B for b in zt for t in b) > Rz:
+            zt = z_tables(ms[kind].z_prior, bmax=Rz)
+        zsets[kind] = (Rz, zt)
+    Rz_p, zt_p = zsets.get("inter", (None, None))
+    M.entropy = lvcm.EntropyParams(skip_bins, R, thr, ytabs, *zsets["intra"], Rz_p, zt_p)
     M.validate()
     return M, B.plan
 
@@ -925,15 +931,13 @@ def export(ckpt_path, out, n_crops=200, crop=128, pack=None, name=None, descript
             o0 = mi(a0, q1, train=False)
         dx, db = check_mapping(ms["inter"], a1, q1, f_prev=o0["f"], y_prev=o0["y_hat"])
         log(f"mapping check (inter): max |dx_hat| {dx:.1e}, rel. bits {db:.1e}")
-        log("note: the inter model's own z prior is not exported (FORMAT.md §3.6 has one set "
-            "of z tables); P-frames code z with the intra model's tables")
     stats = collect_stats(ms, crops, qps, clips=clips, clip_qps=cqps)
     force, fm, fs = choose_forced(stats)
     log(f"calibrated {len(stats)} values on {len(crops)} crops {crop}x{crop}"
         f"{' and %d clips' % len(clips) if clips else ''} (qp 0..63): fm {fm}, fs {fs}, "
         + ", ".join(f"{k} {v}" for k, v in sorted(force.items())
                     if not k.endswith((":head.mu", ":head.scale"))))
-    zt = z_tables(mi.z_prior)
+    zt = {k: z_tables(v.z_prior) for k, v in ms.items()}
     _ZT_CACHE[id(ms)] = zt
     # measurement subset (I-frames): spread over the qps
     sel = np.linspace(0, len(crops) - 1, min(measure_crops, len(crops))).round().astype(int)

@@ -593,11 +593,12 @@ class Encoder:
         else:
             y, fy = core.run(g + "analysis", {"x": x}, qp, w, h, trace)["y"]
         z, fz = core.run(g + "hyper_analysis", {"y": y}, qp, w, h, trace)["z"]
-        zq = z_symbols(z, fz, e.Rz)
+        Rz, zsets = e.zset(kind == "P")
+        zq = z_symbols(z, fz, Rz)
         rows = slice_rows(w, h)
         encs = [RansEncoder() for _ in rows]
-        bucket = qp * e.n_buckets // 64
-        ztabs = e.z_tables[bucket]
+        bucket = qp * len(zsets) // 64
+        ztabs = zsets[bucket]
         zsyms = []
         for ci in range(zq.shape[0]):
             for v in zq[ci].ravel():
@@ -722,10 +723,11 @@ class Decoder:
         trace = {}
         c = core.context(qp, w, h, trace) if kind == "P" else None
         H3, W3 = canonical_size(w, h, -3)
-        bucket = qp * e.n_buckets // 64
-        ztabs = e.z_tables[bucket]
+        Rz, zsets = e.zset(kind == "P")
+        bucket = qp * len(zsets) // 64
+        ztabs = zsets[bucket]
         d0 = decs[0]
-        zq = np.array([[d0.get_symbol(ztabs[ci], e.Rz) for _ in range(H3 * W3)]
+        zq = np.array([[d0.get_symbol(ztabs[ci], Rz) for _ in range(H3 * W3)]
                        for ci in range(64)], np.int64).reshape(64, H3, W3)
 
         def source(step, mu, bins, coded):

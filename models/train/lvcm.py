@@ -100,13 +100,23 @@ class Graph:
 
 
 class EntropyParams:
-    def __init__(self, skip_bins, R, thresholds, y_tables, Rz, z_tables):
+    def __init__(self, skip_bins, R, thresholds, y_tables, Rz, z_tables, Rz_p=None,
+                 z_tables_p=None):
         self.skip_bins = int(skip_bins)
         self.R = int(R)
         self.thresholds = [int(t) for t in thresholds]
         self.y_tables = list(y_tables)        # nb CdfTable
         self.Rz = int(Rz)
         self.z_tables = [list(b) for b in z_tables]   # [n_buckets][channels] CdfTable
+        # optional P-frame z set (FORMAT.md §3.6); None: P-frames use the I-frame set
+        self.Rz_p = None if z_tables_p is None else int(Rz_p)
+        self.z_tables_p = None if z_tables_p is None else [list(b) for b in z_tables_p]
+
+    def zset(self, inter):
+        """(Rz, tables [bucket][channel]) that a frame of this type codes z with."""
+        if inter and self.z_tables_p is not None:
+            return self.Rz_p, self.z_tables_p
+        return self.Rz, self.z_tables
 
     @property
     def nb(self):
@@ -330,10 +340,14 @@ def entr_bytes(e):
     b += struct.pack(f"<{len(e.thresholds)}i", *e.thresholds)
     for t in e.y_tables:
         b += _table_bytes(t)
-    b += struct.pack("<BHH", e.n_buckets, e.z_channels, e.Rz)
-    for bucket in e.z_tables:
-        for t in bucket:
-            b += _table_bytes(t)
+    sets = [(e.Rz, e.z_tables)]
+    if e.z_tables_p is not None:
+        sets.append((e.Rz_p, e.z_tables_p))
+    for rz, tabs in sets:
+        b += struct.pack("<BHH", len(tabs), len(tabs[0]), rz)
+        for bucket in tabs:
+            for t in bucket:
+                b += _table_bytes(t)
     return b
 
 
@@ -400,6 +414,9 @@ class _Cur:
             return self.take(self.u8()).decode("utf-8")
         except UnicodeDecodeError:
             raise ModelError(f"{self.what}: name is not UTF-8") from None
+
+    def left(self):
+        return len(self.buf) - self.pos
 
     def end(self):
         if self.pos != len(self.buf):
@@ -560,14 +577,19 @@ def read_bytes(buf):
         raise ModelError(f"ENTR: R {R}")
     thr = c.unpack(f"{nb - 1}i")
     ytab = [_read_table(c) for _ in range(nb)]
-    nbk, zc, Rz = c.unpack("BHH")
-    if not 1 <= nbk <= 64:
-        raise ModelError(f"ENTR: n_buckets {nbk}")
-    if zc != 64:
-        raise ModelError(f"ENTR: z channels {zc} != 64")
-    ztab = [[_read_table(c) for _ in range(zc)] for _ in range(nbk)]
+    sets = []
+    while not sets or c.left():
+        nbk, zc, Rz = c.unpack("BHH")
+        if not 1 <= nbk <= 64:
+            raise ModelError(f"ENTR: n_buckets {nbk}")
+        if zc != 64:
+            raise ModelError(f"ENTR: z channels {zc} != 64")
+        sets.append((Rz, [[_read_table(c) for _ in range(zc)] for _ in range(nbk)]))
+        if len(sets) == 2:
+            break
     c.end()
-    m.entropy = EntropyParams(skip, R, thr, ytab, Rz, ztab)
+    Rz_p, ztab_p = sets[1] if len(sets) > 1 else (None, None)
+    m.entropy = EntropyParams(skip, R, thr, ytab, sets[0][0], sets[0][1], Rz_p, ztab_p)
     validate(m)
     return m
 
@@ -815,7 +837,12 @@ def validate(model):
          "ENTR: thresholds not strictly ascending")
     _chk(1 <= e.R <= 32767 and e.R * (1 << fm) <= 32767, "ENTR: R * 2^fm > 32767")
     _chk(1 <= e.n_buckets <= 64 and e.z_channels == 64, "ENTR: z tables")
-    _chk(0 <= e.Rz <= 32767, "ENTR: Rz")
+    _chk(1 <= e.Rz <= 32767, "ENTR: Rz")
+    if e.z_tables_p is not None:
+        _chk(model.has_inter, "ENTR: P-frame z tables in an intra-only model")
+        _chk(1 <= len(e.z_tables_p) <= 64 and all(len(b) == 64 for b in e.z_tables_p),
+             "ENTR: P-frame z tables")
+        _chk(1 <= e.Rz_p <= 32767, "ENTR: P-frame Rz")
     return {"fm": fm, "fs": fs, "fz": fz, "fy": fy, "ff": ff.pop(), "outexp": outexp}
 
 

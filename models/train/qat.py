@@ -32,7 +32,7 @@ def prepare(model, crops, qps, skip_bins=None, log=print, measure=16):
     """Calibrate on the crops and return (plan, EntropyFQ, info) for the fq mode."""
     stats = ex.collect_stats(model, crops, qps)
     force, fm, fs = ex.choose_forced(stats)
-    zt = ex.z_tables(model.z_prior)
+    zt = {"intra": ex.z_tables(model.z_prior)}
     M, plan = ex.build_model(model, stats, force, (), 0, log=lambda s: None, ztabs=zt)
     if skip_bins is None:
         sel = np.linspace(0, len(crops) - 1, min(measure, len(crops))).round().astype(int)

@@ -29,7 +29,7 @@ static int save(const char *dir, const char *name, const uint8_t *b, size_t n)
 /* A small test model; variant 1 renames an output (interface error), variant 2 drops a graph. */
 static int model(int inter, uint32_t seed, int variant, uint8_t **b, size_t *n)
 {
-    LvcTestModelOptions o = {inter, seed, 1};
+    LvcTestModelOptions o = {.with_inter = inter, .seed = seed, .small = 1};
     LvcModelWriter *w;
     if (lvc_mw_build_test_model(&o, &w) < 0)
         return 1;

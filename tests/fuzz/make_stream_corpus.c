@@ -128,7 +128,7 @@ static void small_stream(Stream *s, int w, int h)
 
 static int write_model(const char *path)
 {
-    LvcTestModelOptions opt = {1, 1234, 1};
+    LvcTestModelOptions opt = {.with_inter = 1, .seed = 1234, .small = 1};
     LvcModelWriter *w = NULL;
     uint8_t *bytes = NULL;
     size_t size = 0;

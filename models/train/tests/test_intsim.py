@@ -1,5 +1,6 @@
 """Integer simulator (train/intsim.py) against naive per-element computations, and the codec
 data flow: encode -> decode equality, determinism, damaged packets."""
+import copy
 import os
 
 import numpy as np
@@ -7,6 +8,7 @@ import pytest
 
 from train import intsim, lvcm, golden
 from train.intsim import CodecError
+from train.lvcm import ModelError
 from train.rans import RansError
 
 GOLDEN_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "..", "tests", "golden")
@@ -405,3 +407,24 @@ def test_golden_dir_consistent():
         assert np.array_equal(got, recs[f"c{i}.out"][0])
         i += 1
     assert i >= 10
+
+
+def test_p_frame_z_tables(model):
+    """A P-frame z set (FORMAT.md §3.6): I-frames unchanged, P-frames coded with the P set."""
+    mp = copy.deepcopy(model)
+    e = mp.entropy
+    e.Rz_p, e.z_tables_p = e.Rz, [list(reversed(b)) for b in e.z_tables]
+    back = lvcm.read_bytes(mp.to_bytes())
+    assert back.entropy.z_tables_p == e.z_tables_p and back.entropy.Rz_p == e.Rz
+    assert back.model_id() == mp.model_id() != model.model_id()
+    a, ra, _ = _encode_seq(mp, 50, 38, SEQ[:3])
+    b, _, _ = _encode_seq(model, 50, 38, SEQ[:3])
+    assert a[0][44:] == b[0][44:]                   # the FU of the I-frame (SH names the id)
+    assert a[1] != b[1] and a[2] != b[2]
+    dec = intsim.Decoder(mp)
+    for p, r in zip(a, ra):
+        assert all(np.array_equal(u, v) for u, v in zip(dec.decode(p), r))
+    intra = lvcm.random_test_model(with_inter=False, seed=4)
+    intra.entropy.Rz_p, intra.entropy.z_tables_p = e.Rz, e.z_tables_p
+    with pytest.raises(ModelError, match="intra-only"):
+        lvcm.read_bytes(intra.to_bytes())
