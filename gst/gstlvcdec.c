@@ -16,6 +16,7 @@ enum {
   PROP_BACKEND,
   PROP_THREADS,
   PROP_MODEL,
+  PROP_STATS,
 };
 
 #define DEFAULT_BACKEND LVC_BACKEND_AUTO
@@ -102,6 +103,13 @@ gst_lvc_dec_get_property (GObject * object, guint prop_id, GValue * value,
     case PROP_MODEL:
       g_value_set_string (value, self->model_path);
       break;
+    case PROP_STATS:
+      g_value_take_boxed (value, gst_structure_new ("lvcdec-stats",
+              "frames", G_TYPE_UINT64, self->frames_out,
+              "damaged", G_TYPE_UINT64, self->damaged,
+              "key-requests", G_TYPE_UINT, self->key_requests,
+              "late-dropped", G_TYPE_UINT64, self->qos_dropped, NULL));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -126,8 +134,12 @@ gst_lvc_dec_start (GstVideoDecoder * vdec)
   self->have_seq = FALSE;
   self->need_key = TRUE;
   self->last_key_request = -1;
+  GST_OBJECT_LOCK (self);
   self->damaged = 0;
   self->key_requests = 0;
+  self->qos_dropped = 0;
+  self->frames_out = 0;
+  GST_OBJECT_UNLOCK (self);
   return TRUE;
 }
 
@@ -284,7 +296,9 @@ request_key_frame (GstLvcDec * self)
   if (self->last_key_request >= 0 && now - self->last_key_request < KEY_REQUEST_INTERVAL_US)
     return;
   self->last_key_request = now;
+  GST_OBJECT_LOCK (self);
   self->key_requests++;
+  GST_OBJECT_UNLOCK (self);
   GST_DEBUG_OBJECT (self, "requesting a key frame upstream");
   gst_pad_push_event (GST_VIDEO_DECODER_SINK_PAD (self),
       gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE, TRUE, 0));
@@ -293,7 +307,9 @@ request_key_frame (GstLvcDec * self)
 static GstFlowReturn
 damaged (GstLvcDec * self, GstVideoCodecFrame * frame, const gchar * why)
 {
+  GST_OBJECT_LOCK (self);
   self->damaged++;
+  GST_OBJECT_UNLOCK (self);
   self->need_key = TRUE;
   GST_ELEMENT_WARNING (self, STREAM, DECODE,
       ("Damaged lvc frame dropped; waiting for the next key frame"), ("%s", why));
@@ -341,6 +357,9 @@ output_picture (GstLvcDec * self, GstVideoCodecFrame * frame, LvcPicture * pic)
   }
   gst_video_frame_unmap (&vf);
   gst_video_codec_state_unref (st);
+  GST_OBJECT_LOCK (self);
+  self->frames_out++;
+  GST_OBJECT_UNLOCK (self);
   return gst_video_decoder_finish_frame (vdec, frame);
 }
 
@@ -353,6 +372,7 @@ gst_lvc_dec_handle_frame (GstVideoDecoder * vdec, GstVideoCodecFrame * frame)
   gboolean key = FALSE;
   GstMapInfo map;
   LvcPicture *pic = NULL;
+  gboolean late;
   int r;
 
   if (!gst_buffer_map (frame->input_buffer, &map, GST_MAP_READ)) {
@@ -389,7 +409,11 @@ gst_lvc_dec_handle_frame (GstVideoDecoder * vdec, GstVideoCodecFrame * frame)
     request_key_frame (self);
     return gst_video_decoder_drop_frame (vdec, frame);
   }
-  r = lvc_decoder_send_packet (self->dec, map.data, map.size, frame->system_frame_number);
+  /* QoS: a frame already too late to be shown is decoded as a reference only (without the
+   * reconstruction head) and dropped; the next frames decode exactly as without QoS. */
+  late = gst_video_decoder_get_max_decode_time (vdec, frame) < 0;
+  r = lvc_decoder_send_packet_flags (self->dec, map.data, map.size,
+      frame->system_frame_number, late ? LVC_DECODE_NO_PICTURE : 0);
   gst_buffer_unmap (frame->input_buffer, &map);
   if (r == LVC_ENOMODEL) {
     GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("%s", lvc_last_error ()), (NULL));
@@ -406,7 +430,16 @@ gst_lvc_dec_handle_frame (GstVideoDecoder * vdec, GstVideoCodecFrame * frame)
     self->need_key = FALSE;
     update_output (self, &seq);
   }
-  while ((r = lvc_decoder_receive_picture (self->dec, &pic)) == 0) {
+  r = lvc_decoder_receive_picture (self->dec, &pic);
+  if (late && r == LVC_EAGAIN) {
+    GST_DEBUG_OBJECT (self, "frame %u late: decoded as a reference only and dropped",
+        frame->system_frame_number);
+    GST_OBJECT_LOCK (self);
+    self->qos_dropped++;
+    GST_OBJECT_UNLOCK (self);
+    return gst_video_decoder_drop_frame (vdec, frame);
+  }
+  for (; r == 0; r = lvc_decoder_receive_picture (self->dec, &pic)) {
     GstVideoCodecFrame *f = gst_video_decoder_get_frame (vdec, (int) pic->pts);
     if (!f) {
       lvc_picture_unref (pic);
@@ -460,6 +493,14 @@ gst_lvc_dec_class_init (GstLvcDecClass * klass)
           "Model file (.lvcm); it must have the stream's model id. Unset: the model is "
           "found by the stream's id (LVC_MODEL_PATH directories holding <id>.lvcm, the "
           "installed models, $LVC_MODEL)", NULL, rw));
+
+  g_object_class_install_property (gobject_class, PROP_STATS,
+      g_param_spec_boxed ("stats", "Statistics",
+          "Decoder statistics: frames (pictures output), damaged (frames dropped as damaged "
+          "or while waiting for a key frame after damage), key-requests (upstream key-frame "
+          "requests sent), late-dropped (frames late under QoS, decoded as references "
+          "without the reconstruction head and dropped)", GST_TYPE_STRUCTURE,
+          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);

@@ -33,6 +33,8 @@ struct _GstLvcDec {
   gint64 last_key_request;      /* monotonic µs of the last upstream request, -1 none */
   guint64 damaged;              /* frames dropped as damaged */
   guint key_requests;           /* upstream force-key-unit events sent */
+  guint64 qos_dropped;          /* late frames decoded as references only and dropped */
+  guint64 frames_out;           /* pictures output */
 };
 
 GST_ELEMENT_REGISTER_DECLARE (lvcdec);

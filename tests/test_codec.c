@@ -475,6 +475,38 @@ out:
     lvc_model_unref(m1);
 }
 
+/* LVC_DECODE_NO_PICTURE: frames decoded as references only give no picture (refresh frames
+ * still do), and every later picture equals the encoder's reconstruction. */
+static void test_no_picture(void)
+{
+    Stream s;
+    if (encode_stream(&s, model, 48, 40, 7, 1, 0, 2, -1) < 0)
+        return;
+    LvcDecoder *d = open_decoder(model, 1);
+    CHECK(lvc_decoder_send_packet_flags(d, s.pkt[0].data, s.pkt[0].size, 0, 2u) == LVC_EINVAL,
+          "unknown flag");
+    int pictures = 0;
+    for (int i = 0; i < s.n && d; i++) {
+        /* skip the picture of frames 0 (I), 1, 2 (refresh), 3 and 5 */
+        unsigned fl = (i == 4 || i == 6) ? 0 : LVC_DECODE_NO_PICTURE;
+        int r = lvc_decoder_send_packet_flags(d, s.pkt[i].data, s.pkt[i].size, i, fl);
+        CHECK(r == 0, "frame %d: %s", i, lvc_last_error());
+        LvcPicture *pic = NULL;
+        r = lvc_decoder_receive_picture(d, &pic);
+        int want = !fl || (i % 2 == 0 && i > 0); /* refresh frames: 2, 4, 6 */
+        CHECK((r == 0) == want, "frame %d: picture %s", i, r == 0 ? "returned" : "missing");
+        if (pic) {
+            pictures++;
+            CHECK(same_picture(pic, s.recon[i]), "frame %d: decoded != recon", i);
+            CHECK(pic->pts == i, "pts");
+        }
+        lvc_picture_unref(pic);
+    }
+    CHECK(pictures == 3, "%d pictures", pictures);
+    lvc_decoder_close(d);
+    stream_free(&s);
+}
+
 int main(void)
 {
     model = make_model(1);
@@ -497,6 +529,7 @@ int main(void)
     TIMED(test_threads);
     TIMED(test_mutations);
     TIMED(test_p_z_tables);
+    TIMED(test_no_picture);
     lvc_model_unref(model);
     lvc_model_unref(model2);
     lvc_model_unref(small_model);

@@ -501,10 +501,12 @@ static int latent(LvcCodec *c, int type, int qp, int refresh, const LvcTensor *c
     in[1] = ctx;
     if ((r = run(c, inter ? LVC_G_INTER_SYNTHESIS : LVC_G_INTRA_SYNTHESIS, qp, in, f)) < 0)
         return r;
-    in[0] = &f[0];
-    if ((r = run(c, inter ? LVC_G_INTER_RECON_HEAD : LVC_G_INTRA_RECON_HEAD, qp, in, rr)) < 0)
-        return r;
-    unpack(c, &rr[0], out);
+    if (out) { /* NULL: a reference-only decode (never with refresh, which needs the picture) */
+        in[0] = &f[0];
+        if ((r = run(c, inter ? LVC_G_INTER_RECON_HEAD : LVC_G_INTRA_RECON_HEAD, qp, in, rr)) < 0)
+            return r;
+        unpack(c, &rr[0], out);
+    }
     const LvcTensor *fstate = &f[0];
     if (refresh) {
         pack(c, out, "refresh.x");
@@ -663,8 +665,12 @@ int lvc_codec_decode(LvcCodec *c, const LvcPacketInfo *info, LvcPicture *out)
         c->have_ref = 0;
         return lvc_error(LVC_EDATA, "P-frame for the intra-only model %s", c->m->name);
     }
+    if (!out && fh->refresh) {
+        c->have_ref = 0;
+        return lvc_error(LVC_EINVAL, "a refresh frame needs its picture");
+    }
     if ((r = frame_check(c, fh->type, qp, fh->refresh)) < 0 ||
-        (r = check_picture(c, out, "output")) < 0) {
+        (out && (r = check_picture(c, out, "output")) < 0)) {
         c->have_ref = 0;
         return r == LVC_EINVAL ? lvc_error(LVC_EDATA, "%s", lvc_last_error()) : r;
     }

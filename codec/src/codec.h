@@ -46,7 +46,8 @@ int lvc_codec_encode(LvcCodec *c, const LvcPicture *src, int type, int qp, int r
                      LvcPicture *recon);
 
 /* Decode the frame unit of a parsed packet (lvc_packet_parse) into out (a width × height
- * picture).  Returns 0, LVC_ENOREF (a P-frame without a reference), or LVC_EDATA (damaged
+ * picture).  out NULL decodes the frame as a reference only, without the reconstruction head
+ * (not for a frame with the refresh flag, which needs its picture: LVC_EINVAL).  Returns 0, LVC_ENOREF (a P-frame without a reference), or LVC_EDATA (damaged
  * data: an invalid symbol, a failed end check, an unchanged qp coded in a P-frame, a P-frame
  * for an intra-only model).  After any failure the reference is dropped (lvc_codec_has_ref is
  * 0) until the next I-frame. */

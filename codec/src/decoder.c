@@ -114,9 +114,17 @@ static void drop_ref(LvcDecoder *d)
 
 int lvc_decoder_send_packet(LvcDecoder *d, const uint8_t *data, size_t size, int64_t pts)
 {
+    return lvc_decoder_send_packet_flags(d, data, size, pts, 0);
+}
+
+int lvc_decoder_send_packet_flags(LvcDecoder *d, const uint8_t *data, size_t size, int64_t pts,
+                                  unsigned flags)
+{
     lvc_error_clear();
     if (!d)
         return lvc_error(LVC_EINVAL, "decoder: NULL argument");
+    if (flags & ~LVC_DECODE_NO_PICTURE)
+        return lvc_error(LVC_EINVAL, "decoder: unknown flags 0x%x", flags);
     if (d->out)
         return LVC_EAGAIN;
     if (!data) {
@@ -140,6 +148,8 @@ int lvc_decoder_send_packet(LvcDecoder *d, const uint8_t *data, size_t size, int
     } else if (!d->codec || !lvc_codec_has_ref(d->codec)) {
         return lvc_error(LVC_ENOREF, "P-frame without a reference: waiting for a key frame");
     }
+    if ((flags & LVC_DECODE_NO_PICTURE) && !info.fh.refresh)
+        return lvc_codec_decode(d->codec, &info, NULL);
     LvcPicture *pic;
     if ((r = lvc_picture_alloc(d->sh.width, d->sh.height, d->s.allocator, &pic)) < 0)
         return r;

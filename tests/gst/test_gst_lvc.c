@@ -1182,6 +1182,18 @@ GST_START_TEST (test_qos_late_frames)
   fail_unless (n >= 3 && n < 9, "%u frames came out", n);
   fail_unless_equals_uint64 (GST_BUFFER_PTS (g_list_last (decoded)->data), TS (9));
   compare_with_library (out, decoded);
+  {
+    GstStructure *st = NULL;
+    guint64 frames = 0, late = 0;
+    g_object_get (hd->element, "stats", &st, NULL);
+    fail_unless (st != NULL);
+    fail_unless (gst_structure_get_uint64 (st, "frames", &frames));
+    fail_unless (gst_structure_get_uint64 (st, "late-dropped", &late));
+    /* every late frame was decoded as a reference only, none fully and then thrown away */
+    fail_unless_equals_uint64 (frames, n + 1);
+    fail_unless_equals_uint64 (late, 10 - n - 1);
+    gst_structure_free (st);
+  }
   free_list (out);
   free_list (decoded);
   gst_caps_unref (caps);

@@ -248,6 +248,16 @@ LVC_API int lvc_decoder_open(LvcDecoder **out, const LvcDecoderSettings *s);
 LVC_API int lvc_decoder_send_packet(LvcDecoder *dec, const uint8_t *data, size_t size,
                                     int64_t pts);
 
+/* lvc_decoder_send_packet with flags.  LVC_DECODE_NO_PICTURE: the caller does not want this
+ * frame's picture (e.g. it is late and will be dropped).  The frame is still decoded as the
+ * reference of the next frames, but without the reconstruction head, and no picture is returned
+ * for it (lvc_decoder_receive_picture gives LVC_EAGAIN).  Frames whose picture the decoding
+ * itself needs (P-frames with the refresh flag) are decoded fully and their picture is
+ * returned as usual.  Later pictures are identical to those of a decode without the flag. */
+#define LVC_DECODE_NO_PICTURE 1u
+LVC_API int lvc_decoder_send_packet_flags(LvcDecoder *dec, const uint8_t *data, size_t size,
+                                          int64_t pts, unsigned flags);
+
 /* Receive the next picture (*out gets a new reference).  LVC_EAGAIN / LVC_EOF as above. */
 LVC_API int lvc_decoder_receive_picture(LvcDecoder *dec, LvcPicture **out);
 
