@@ -48,6 +48,7 @@ const char lvc_bench_usage[] =
     "  --no-msssim       skip MS-SSIM (faster)\n"
     "  --csv FILE        write every rate-distortion point as CSV\n"
     "  --plot FILE.svg   write the RD plots (PSNR-YUV against kbit/s, log scale; one per clip)\n"
+    "  --backend B       backend of lvc's coders: auto (default), cpu or vulkan\n"
     "  --threads N       threads of every coder, 0 = automatic (default 0).  x264 and x265\n"
     "                    with several threads vary slightly from run to run (~0.5 % of the\n"
     "                    bits of a point); --threads 1 gives reproducible anchors, equal to\n"
@@ -200,6 +201,8 @@ static int read_clip(const char *path, int max_frames, BenchClip *clip, char *er
 
 /* ---- lvc ----------------------------------------------------------------------------------- */
 
+static int lvc_backend = LVC_BACKEND_AUTO; /* --backend */
+
 static int lvc_point(LvcModel *model, const BenchClip *clip, int qp, int intra, int threads,
                      int with_msssim, RdPoint *out)
 {
@@ -215,6 +218,7 @@ static int lvc_point(LvcModel *model, const BenchClip *clip, int qp, int intra, 
     es.qp = qp;
     es.key_int_max = intra ? 1 : 0;
     es.threads = threads;
+    es.backend = lvc_backend;
     LvcEncoder *enc = NULL;
     LvcDecoder *dec = NULL;
     LvcPacket *pkts = calloc((size_t)clip->n, sizeof(*pkts));
@@ -238,6 +242,7 @@ static int lvc_point(LvcModel *model, const BenchClip *clip, int qp, int intra, 
     lvc_decoder_settings_default(&ds);
     ds.model = model;
     ds.threads = threads;
+    ds.backend = lvc_backend;
     double t_dec = 0, sum[5] = {0};
     t0 = now_s();
     if ((r = lvc_decoder_open(&dec, &ds)) < 0)
@@ -669,6 +674,8 @@ int lvc_cmd_bench(int argc, char **argv)
             return 0;
         } else if (!strcmp(a, "--frames")) {
             bad = parse_int(v, 1, 1 << 20, &frames);
+        } else if (!strcmp(a, "--backend")) {
+            bad = lvc_parse_backend("bench", v, &lvc_backend) < 0;
         } else if (!strcmp(a, "--threads")) {
             bad = parse_int(v, 0, 64, &threads);
         } else if (!strcmp(a, "--qps")) {

@@ -392,6 +392,7 @@ int main(int argc, char **argv)
         fputs(c->usage, stdout);
         return 0;
     }
+    lvc_set_log_callback(lvc_tool_log, NULL);
     const Command *c = find_command(a);
     if (!c) {
         fprintf(stderr, "lvc: unknown command '%s' (see 'lvc --help')\n", a);

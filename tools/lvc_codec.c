@@ -32,13 +32,16 @@ const char lvc_encode_usage[] =
     "  --key-int N        frames between key frames, 0 = only the first (default 256)\n"
     "  --refresh N        P-frames between feature refreshes, 0 = never (default 32)\n"
     "  --threads N        worker threads, 0 = one per CPU (default 0)\n"
+    "  --backend B        auto (default: Vulkan on a GPU, else the CPU), cpu or vulkan; the\n"
+    "                     Vulkan device: $LVC_VULKAN_DEVICE (index or name), else the best\n"
     "  --frames N         encode at most N frames\n"
     "  --seek N           skip the first N frames of the input\n"
     "  --model FILE       the .lvcm model (default: $LVC_MODEL, else models/default.lvcm of\n"
     "                     the source tree or the installed default.lvcm)\n"
     "  --recon FILE.y4m   also write the reconstruction (what a decoder outputs)\n"
     "  --quiet            no progress or summary lines\n"
-    "  --verbose          also print the encoder's memory use\n"
+    "  --verbose          also print the backend, the encoder's memory use and its time by\n"
+    "                     stage (networks, transfers, entropy coding) and multiply-add rate\n"
     "  -h, --help         show this help\n"
     "\n"
     "On a terminal a progress line shows frame, fps, kbit/s and PSNR so far; a summary line\n"
@@ -54,11 +57,13 @@ const char lvc_decode_usage[] =
     "  -o, --output FILE  the y4m file to write (may be omitted with --md5)\n"
     "  --md5              print the MD5 of the decoded planes (Y, U, V rows of every frame)\n"
     "  --threads N        worker threads, 0 = one per CPU (default 0)\n"
+    "  --backend B        auto (default), cpu or vulkan (as for encode)\n"
     "  --model FILE       the .lvcm model (default: the stream's model, looked up by its id\n"
     "                     along LVC_MODEL_PATH, the source tree's models/ and the install\n"
     "                     directory)\n"
     "  --quiet            no summary line\n"
-    "  --verbose          also print the decoder's memory use\n"
+    "  --verbose          also print the backend, the decoder's memory use and its time by\n"
+    "                     stage\n"
     "  -h, --help         show this help\n"
     "\n"
     "Damaged frames are reported and skipped (P-frames after them until the next key frame);\n"
@@ -127,6 +132,45 @@ static int load_model(const char *cmd, const char *path, LvcModel **m)
     return 0;
 }
 
+int lvc_tool_log_info;
+
+void lvc_tool_log(void *opaque, int level, const char *msg)
+{
+    (void)opaque;
+    if (level <= LVC_LOG_WARNING)
+        fprintf(stderr, "lvc: %s: %s\n", level == LVC_LOG_ERROR ? "error" : "warning", msg);
+    else if (lvc_tool_log_info)
+        fprintf(stderr, "lvc: %s\n", msg);
+}
+
+int lvc_parse_backend(const char *cmd, const char *v, int *backend)
+{
+    if (v && !strcmp(v, "auto"))
+        *backend = LVC_BACKEND_AUTO;
+    else if (v && !strcmp(v, "cpu"))
+        *backend = LVC_BACKEND_CPU;
+    else if (v && !strcmp(v, "vulkan"))
+        *backend = LVC_BACKEND_VULKAN;
+    else {
+        fprintf(stderr, "lvc %s: --backend takes auto, cpu or vulkan\n", cmd);
+        return -1;
+    }
+    return 0;
+}
+
+void lvc_print_timings(const char *who, int backend, const LvcTimings *t)
+{
+    const double n = t->frames ? (double)t->frames : 1.0;
+    fprintf(stderr, "%s backend: %s\n", who, backend == LVC_BACKEND_VULKAN ? "vulkan" : "cpu");
+    fprintf(stderr, "%s time per frame: total %.2f ms, networks %.2f ms (device %.2f ms), "
+            "transfers %.2f ms, entropy coding %.2f ms, other %.2f ms; %.1f GMAC/s in the "
+            "networks (%.2f GMAC per frame)\n", who, 1e3 * t->total_s / n,
+            1e3 * t->network_s / n, 1e3 * t->device_s / n, 1e3 * t->transfer_s / n,
+            1e3 * t->entropy_s / n,
+            1e3 * (t->total_s - t->network_s - t->transfer_s - t->entropy_s) / n,
+            t->network_s > 0 ? t->macs / t->network_s * 1e-9 : 0.0, t->macs / n * 1e-9);
+}
+
 int lvc_load_model(const char *cmd, const char *path, LvcModel **m)
 {
     return load_model(cmd, path, m);
@@ -162,7 +206,7 @@ int lvc_cmd_encode(int argc, char **argv)
     const char *in_path = NULL, *out_path = NULL, *model_path = NULL, *recon_path = NULL;
     int qp = 32, key_int = 256, refresh = 32, threads = 0, max_frames = -1, seek = 0;
     int bitrate = 0, vbv_ms = 1000;
-    int quiet = 0, verbose = 0;
+    int quiet = 0, verbose = 0, backend = LVC_BACKEND_AUTO;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -190,6 +234,9 @@ int lvc_cmd_encode(int argc, char **argv)
             i++;
         } else if (!strcmp(a, "--threads")) {
             r = parse_int_arg("encode", a, v, 0, 64, &threads);
+            i++;
+        } else if (!strcmp(a, "--backend")) {
+            r = lvc_parse_backend("encode", v, &backend);
             i++;
         } else if (!strcmp(a, "--frames")) {
             r = parse_int_arg("encode", a, v, 0, INT_MAX, &max_frames);
@@ -271,7 +318,9 @@ int lvc_cmd_encode(int argc, char **argv)
     es.key_int_max = key_int;
     es.refresh_period = refresh;
     es.threads = threads;
+    es.backend = backend;
     es.want_recon = 1;
+    lvc_tool_log_info = verbose;
     int r = lvc_encoder_open(&enc, model, &es);
     if (r < 0) {
         fprintf(stderr, "lvc encode: %s\n", errmsg(r));
@@ -362,8 +411,12 @@ int lvc_cmd_encode(int argc, char **argv)
                 sum_yuv / frames, el > 0 ? frames / el : 0.0);
     else if (!quiet)
         fprintf(stderr, "encoded 0 frames\n");
-    if (verbose)
+    if (verbose) {
+        LvcTimings t;
         fprintf(stderr, "encoder memory: %zu bytes\n", lvc_encoder_memory(enc));
+        if (lvc_encoder_get_timings(enc, &t) == 0)
+            lvc_print_timings("encoder", lvc_encoder_get_backend(enc), &t);
+    }
     ret = 0;
 done:
     if (fw && lvc_file_writer_close(fw) < 0 && ret == 0) {
@@ -385,7 +438,7 @@ done:
 int lvc_cmd_decode(int argc, char **argv)
 {
     const char *in_path = NULL, *out_path = NULL, *model_path = NULL;
-    int threads = 0, want_md5 = 0, quiet = 0, verbose = 0;
+    int threads = 0, want_md5 = 0, quiet = 0, verbose = 0, backend = LVC_BACKEND_AUTO;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -398,6 +451,9 @@ int lvc_cmd_decode(int argc, char **argv)
             i++;
         } else if (!strcmp(a, "--threads")) {
             r = parse_int_arg("decode", a, v, 0, 64, &threads);
+            i++;
+        } else if (!strcmp(a, "--backend")) {
+            r = lvc_parse_backend("decode", v, &backend);
             i++;
         } else if (!strcmp(a, "--model")) {
             model_path = v;
@@ -471,6 +527,8 @@ int lvc_cmd_decode(int argc, char **argv)
     lvc_decoder_settings_default(&ds);
     ds.model = model;
     ds.threads = threads;
+    ds.backend = backend;
+    lvc_tool_log_info = verbose;
     if ((r = lvc_decoder_open(&dec, &ds)) < 0) {
         fprintf(stderr, "lvc decode: %s\n", errmsg(r));
         goto done;
@@ -551,8 +609,12 @@ int lvc_cmd_decode(int argc, char **argv)
         fprintf(stderr, "decoded %d frames (%d errors), %.1f kbit/s, %.2f fps\n", frames, errors,
                 secs > 0 ? bytes * 8.0 / secs / 1000.0 : 0.0, el > 0 ? frames / el : 0.0);
     }
-    if (verbose)
+    if (verbose) {
+        LvcTimings t;
         fprintf(stderr, "decoder memory: %zu bytes\n", lvc_decoder_memory(dec));
+        if (lvc_decoder_get_timings(dec, &t) == 0)
+            lvc_print_timings("decoder", lvc_decoder_get_backend(dec), &t);
+    }
     ret = errors ? 1 : 0;
 done:
     if (out && out != stdout && fclose(out) != 0)

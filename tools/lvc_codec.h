@@ -14,4 +14,14 @@ typedef struct LvcModel LvcModel;
  * (no model given or found). */
 int lvc_load_model(const char *cmd, const char *path, LvcModel **m);
 
+/* --backend auto|cpu|vulkan into *backend (LVC_BACKEND_*); -1 with a message otherwise. */
+int lvc_parse_backend(const char *cmd, const char *v, int *backend);
+/* The log callback of the tool (lvc_set_log_callback): warnings always, information when
+ * lvc_tool_log_info is set (--verbose). */
+extern int lvc_tool_log_info;
+void lvc_tool_log(void *opaque, int level, const char *msg);
+/* Print a coder's time per frame by stage and its multiply-add rate (--verbose). */
+typedef struct LvcTimings LvcTimings;
+void lvc_print_timings(const char *who, int backend, const LvcTimings *t);
+
 #endif

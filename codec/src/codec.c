@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend.h"
 #include "internal.h"
 #include "rans.h"
 
@@ -53,6 +54,11 @@ struct LvcCodec {
     int have_ref;
     int last_qp;
 
+    LvcGpu *gpu;                  /* the Vulkan executor (backend.h), or NULL: the CPU */
+    double net_s, ent_s, macs;    /* lvc_codec_timings */
+    double total_s;
+    uint64_t frames;
+
     /* lvc_codec_checkpoint: a copy of the state for a re-encode (allocated on first use) */
     int16_t *f_saved, *yhat_saved;
     int have_ref_saved, last_qp_saved, have_checkpoint;
@@ -78,6 +84,8 @@ static void trace_out(LvcCodec *c, const char *graph, const char *port, const Lv
 {
     if (!c->trace)
         return;
+    if (c->gpu && lvc_gpu_to_host(c->gpu, &t, 1) < 0)
+        return;
     char name[2 * LVC_MODEL_MAX_NAME + 2];
     if (graph)
         snprintf(name, sizeof(name), "%s.%s", graph, port);
@@ -92,10 +100,14 @@ static int run(LvcCodec *c, int role, int qp, const LvcTensor *const *in, LvcTen
     LvcGraphPlan *p = c->plan[role];
     if (!p)
         return lvc_error(LVC_EINVAL, "graph %s is not available", lvc_model_graph_role_name(role));
-    int r = lvc_graph_run(p, &c->dsp, c->pool, qp, in, out, c->scratch);
+    const double t0 = lvc_now_s();
+    int r = c->gpu ? lvc_gpu_run(c->gpu, role, qp, in, out)
+                   : lvc_graph_run(p, &c->dsp, c->pool, qp, in, out, c->scratch);
     if (r < 0)
         return r;
     const LvcGraph *g = lvc_graph_plan_graph(p);
+    c->net_s += lvc_now_s() - t0;
+    c->macs += g->macs * (double)c->h0 * (double)c->w0;
     for (int i = 0; i < g->n_outputs; i++)
         trace_out(c, g->name, g->outputs[i].name, &out[i]);
     return 0;
@@ -224,6 +236,7 @@ void lvc_codec_close(LvcCodec *c)
     free(c->pkt);
     free(c->f_saved);
     free(c->yhat_saved);
+    lvc_gpu_close(c->gpu);
     free(c);
 }
 
@@ -247,6 +260,14 @@ int lvc_codec_checkpoint(LvcCodec *c)
         c->yhat_saved = alloc16(c, ny);
     if (!c->f_saved || !c->yhat_saved)
         return lvc_error(LVC_ENOMEM, "codec: out of memory for a checkpoint");
+    if (c->gpu) {
+        LvcTensor tf = tensor(c->f, c->f_channels, c->h0, c->w0, c->f_exp);
+        LvcTensor ty = tensor(c->yhat, Y_CHANNELS, c->h1, c->w1, c->m->fm);
+        const LvcTensor *ts[2] = {&tf, &ty};
+        int r = lvc_gpu_to_host(c->gpu, ts, 2);
+        if (r < 0)
+            return r;
+    }
     memcpy(c->f_saved, c->f, nf * sizeof(int16_t));
     memcpy(c->yhat_saved, c->yhat, ny * sizeof(int16_t));
     c->have_ref_saved = c->have_ref;
@@ -263,13 +284,17 @@ void lvc_codec_rollback(LvcCodec *c)
            (size_t)c->f_channels * (size_t)c->h0 * (size_t)c->w0 * sizeof(int16_t));
     memcpy(c->yhat, c->yhat_saved, (size_t)Y_CHANNELS * (size_t)c->h1 * (size_t)c->w1 *
            sizeof(int16_t));
+    if (c->gpu) {
+        lvc_gpu_host_wrote(c->gpu, c->f);
+        lvc_gpu_host_wrote(c->gpu, c->yhat);
+    }
     c->have_ref = c->have_ref_saved;
     c->last_qp = c->last_qp_saved;
 }
 
 size_t lvc_codec_memory(const LvcCodec *c)
 {
-    size_t n = sizeof(*c) + c->buf_bytes + c->pkt_cap;
+    size_t n = sizeof(*c) + c->buf_bytes + c->pkt_cap + (c->gpu ? lvc_gpu_memory(c->gpu) : 0);
     for (int i = 0; i < LVC_G_COUNT; i++)
         if (c->plan[i])
             n += lvc_graph_plan_memory(c->plan[i]);
@@ -325,22 +350,32 @@ static void unpack_job(void *arg, int job)
                           pj->c->width, pj->c->height, pj->r, pj->f, y0, y1);
 }
 
-static void pack(LvcCodec *c, const LvcPicture *pic, const char *name)
+static int pack(LvcCodec *c, const LvcPicture *pic, const char *name)
 {
-    PicJob pj = {c, pic, NULL, NULL, 0,
+    if (c->gpu) {
+        int r = lvc_gpu_pack(c->gpu, pic, c->x);
+        if (r < 0)
+            return r;
+    } else {
+        PicJob pj = {c, pic, NULL, NULL, 0,
                  lvc_band_count(c->h0, lvc_threadpool_threads(c->pool), 4)};
-    lvc_threadpool_run(c->pool, pj.n_bands, pack_job, &pj);
+        lvc_threadpool_run(c->pool, pj.n_bands, pack_job, &pj);
+    }
     if (c->trace) {
         LvcTensor t = tensor(c->x, X_CHANNELS, c->h0, c->w0, 7);
         trace_out(c, NULL, name, &t);
     }
+    return 0;
 }
 
-static void unpack(LvcCodec *c, const LvcTensor *r, LvcPicture *out)
+static int unpack(LvcCodec *c, const LvcTensor *r, LvcPicture *out)
 {
+    if (c->gpu) /* the picture's planes are written by lvc_gpu_finish */
+        return lvc_gpu_unpack(c->gpu, r, out);
     PicJob pj = {c, NULL, out, r->data, r->exp,
                  lvc_band_count(c->h0, lvc_threadpool_threads(c->pool), 4)};
     lvc_threadpool_run(c->pool, pj.n_bands, unpack_job, &pj);
+    return 0;
 }
 
 /* ---- the checkerboard steps over slices ---------------------------------------------------- */
@@ -416,10 +451,20 @@ static int run_step(LvcCodec *c, int step, const LvcTensor *mu, const LvcTensor 
                     const LvcTensor *y)
 {
     StepJob sj = {c, step, mu, lam, y};
+    if (c->gpu) {
+        const LvcTensor *need[3] = {mu, lam, y};
+        int r = lvc_gpu_to_host(c->gpu, need, y ? 3 : 2);
+        if (r < 0)
+            return r;
+    }
+    const double t0 = lvc_now_s();
     if (c->n_slices == 1)
         step_job(&sj, 0);
     else
         lvc_threadpool_run(c->pool, c->n_slices, step_job, &sj);
+    c->ent_s += lvc_now_s() - t0;
+    if (c->gpu)
+        lvc_gpu_host_wrote(c->gpu, step == 1 ? c->yhat1 : c->yhat_new);
     for (int i = 0; i < c->n_slices; i++)
         if (c->err[i].code)
             return lvc_error(c->err[i].code, "%s", c->err[i].msg);
@@ -454,6 +499,8 @@ static int latent(LvcCodec *c, int type, int qp, int refresh, const LvcTensor *c
     const size_t n3 = (size_t)c->h3 * (size_t)c->w3;
     for (size_t i = 0; i < Z_CHANNELS * n3; i++)
         c->zhat[i] = (int16_t)c->zq[i];
+    if (c->gpu)
+        lvc_gpu_host_wrote(c->gpu, c->zhat);
     LvcTensor zhat = tensor(c->zhat, Z_CHANNELS, c->h3, c->w3, 0);
     const LvcTensor *in[LVC_MODEL_MAX_GRAPH_IO];
     LvcTensor h[1], t[1], pf[3], cs[2], f[1], rr[1];
@@ -505,19 +552,26 @@ static int latent(LvcCodec *c, int type, int qp, int refresh, const LvcTensor *c
         in[0] = &f[0];
         if ((r = run(c, inter ? LVC_G_INTER_RECON_HEAD : LVC_G_INTRA_RECON_HEAD, qp, in, rr)) < 0)
             return r;
-        unpack(c, &rr[0], out);
+        if ((r = unpack(c, &rr[0], out)) < 0)
+            return r;
     }
     const LvcTensor *fstate = &f[0];
     if (refresh) {
-        pack(c, out, "refresh.x");
+        if ((r = pack(c, out, "refresh.x")) < 0)
+            return r;
         LvcTensor x = tensor(c->x, X_CHANNELS, c->h0, c->w0, 7);
         in[0] = &x;
         if ((r = run(c, LVC_G_INTER_REFRESH, qp, in, f)) < 0)
             return r;
         fstate = &f[0];
     }
-    memcpy(c->f, fstate->data,
-           (size_t)c->f_channels * (size_t)c->h0 * (size_t)c->w0 * sizeof(int16_t));
+    if (c->gpu) {
+        if ((r = lvc_gpu_copy(c->gpu, c->f, fstate)) < 0 || (r = lvc_gpu_finish(c->gpu)) < 0)
+            return r;
+    } else {
+        memcpy(c->f, fstate->data,
+               (size_t)c->f_channels * (size_t)c->h0 * (size_t)c->w0 * sizeof(int16_t));
+    }
     int16_t *tmp = c->yhat;
     c->yhat = c->yhat_new;
     c->yhat_new = tmp;
@@ -554,9 +608,9 @@ static int frame_check(LvcCodec *c, int type, int qp, int refresh)
     return 0;
 }
 
-int lvc_codec_encode(LvcCodec *c, const LvcPicture *src, int type, int qp, int refresh,
-                     const uint8_t *sh, size_t sh_size, const uint8_t **pkt, size_t *pkt_size,
-                     LvcPicture *recon)
+static int encode_frame(LvcCodec *c, const LvcPicture *src, int type, int qp, int refresh,
+                        const uint8_t *sh, size_t sh_size, const uint8_t **pkt,
+                        size_t *pkt_size, LvcPicture *recon)
 {
     int r;
     if (!c->encoder)
@@ -570,8 +624,11 @@ int lvc_codec_encode(LvcCodec *c, const LvcPicture *src, int type, int qp, int r
         lvc_rans_enc_reset(&c->enc[i]);
         c->err[i].code = 0;
     }
+    if (c->gpu)
+        lvc_gpu_begin_frame(c->gpu);
     /* analysis */
-    pack(c, src, "x");
+    if ((r = pack(c, src, "x")) < 0)
+        return r;
     LvcTensor x = tensor(c->x, X_CHANNELS, c->h0, c->w0, 7);
     const LvcTensor *in[2];
     LvcTensor ctx[1], y[1], z[1];
@@ -597,6 +654,11 @@ int lvc_codec_encode(LvcCodec *c, const LvcPicture *src, int type, int qp, int r
     const LvcZTables *zt = lvc_entropy_z(&m->ent, inter);
     const int bucket = qp * zt->n_buckets / 64;
     const size_t n3 = (size_t)c->h3 * (size_t)c->w3;
+    if (c->gpu) {
+        const LvcTensor *need[1] = {&z[0]};
+        if ((r = lvc_gpu_to_host(c->gpu, need, 1)) < 0)
+            return r;
+    }
     for (int ch = 0; ch < Z_CHANNELS; ch++) {
         const LvcCdf *cdf = &zt->cdf[bucket * zt->channels + ch];
         for (size_t i = 0; i < n3; i++) {
@@ -648,7 +710,7 @@ int lvc_codec_encode(LvcCodec *c, const LvcPicture *src, int type, int qp, int r
     return 0;
 }
 
-int lvc_codec_decode(LvcCodec *c, const LvcPacketInfo *info, LvcPicture *out)
+static int decode_frame(LvcCodec *c, const LvcPacketInfo *info, LvcPicture *out)
 {
     int r;
     const LvcFrameHeader *fh = &info->fh;
@@ -688,6 +750,8 @@ int lvc_codec_decode(LvcCodec *c, const LvcPacketInfo *info, LvcPicture *out)
     }
     const int inter = fh->type == LVC_FRAME_P;
     LvcTensor ctx[1];
+    if (c->gpu)
+        lvc_gpu_begin_frame(c->gpu);
     if (inter) {
         LvcTensor fprev = tensor(c->f, c->f_channels, c->h0, c->w0, c->f_exp);
         const LvcTensor *in[1] = {&fprev};
@@ -710,4 +774,67 @@ int lvc_codec_decode(LvcCodec *c, const LvcPacketInfo *info, LvcPicture *out)
         }
     }
     return latent(c, fh->type, qp, fh->refresh, inter ? &ctx[0] : NULL, NULL, out);
+}
+
+int lvc_codec_encode(LvcCodec *c, const LvcPicture *src, int type, int qp, int refresh,
+                     const uint8_t *sh, size_t sh_size, const uint8_t **pkt, size_t *pkt_size,
+                     LvcPicture *recon)
+{
+    const double t0 = lvc_now_s();
+    int r = encode_frame(c, src, type, qp, refresh, sh, sh_size, pkt, pkt_size, recon);
+    c->total_s += lvc_now_s() - t0;
+    c->frames++;
+    return r;
+}
+
+int lvc_codec_decode(LvcCodec *c, const LvcPacketInfo *info, LvcPicture *out)
+{
+    const double t0 = lvc_now_s();
+    int r = decode_frame(c, info, out);
+    c->total_s += lvc_now_s() - t0;
+    c->frames++;
+    return r;
+}
+
+/* ---- backends ------------------------------------------------------------------------------ */
+
+int lvc_codec_use_gpu(LvcCodec *c, LvcVulkanDevice *dev)
+{
+#ifdef LVC_HAVE_VULKAN
+    const LvcGpuSlot slots[] = {
+        {c->x, X_CHANNELS, c->h0, c->w0},
+        {c->f, c->f_channels, c->h0, c->w0},
+        {c->yhat, Y_CHANNELS, c->h1, c->w1},
+        {c->yhat_new, Y_CHANNELS, c->h1, c->w1},
+        {c->yhat1, Y_CHANNELS, c->h1, c->w1},
+        {c->zhat, Z_CHANNELS, c->h3, c->w3},
+    };
+    LvcGpu *g;
+    int r = lvc_gpu_open(&g, dev, c->m, c->plan, c->width, c->height, slots,
+                         (int)(sizeof(slots) / sizeof(slots[0])));
+    if (r < 0)
+        return r;
+    lvc_gpu_close(c->gpu);
+    c->gpu = g;
+    return 0;
+#else
+    (void)c;
+    (void)dev;
+    return lvc_error(LVC_EUNSUPPORTED, "liblvc was built without the Vulkan backend");
+#endif
+}
+
+void lvc_codec_timings(const LvcCodec *c, LvcTimings *t)
+{
+    LvcGpuTimes gt;
+    memset(&gt, 0, sizeof(gt));
+    if (c->gpu)
+        lvc_gpu_times(c->gpu, &gt);
+    t->network_s += c->net_s + gt.wait_s;
+    t->device_s += gt.device_s;
+    t->transfer_s += gt.transfer_s;
+    t->entropy_s += c->ent_s;
+    t->macs += c->macs;
+    t->total_s += c->total_s;
+    t->frames += c->frames;
 }

@@ -68,6 +68,13 @@ int lvc_codec_checkpoint(LvcCodec *c);
 /* Restore the state saved by the last lvc_codec_checkpoint (nothing when there is none). */
 void lvc_codec_rollback(LvcCodec *c);
 
+/* Run the graphs on Vulkan device dev from the next frame on (backend.h, lvc_gpu_open): the
+ * codec keeps its plans and buffers and moves the work to the device.  Returns 0 or the
+ * device's error (the codec then stays on the CPU). */
+int lvc_codec_use_gpu(LvcCodec *c, LvcVulkanDevice *dev);
+/* Add the codec's times (networks, transfers, entropy coding) and multiply-adds to *t. */
+void lvc_codec_timings(const LvcCodec *c, LvcTimings *t);
+
 /* Bytes of memory the codec holds (plans, arenas, state, entropy coders). */
 size_t lvc_codec_memory(const LvcCodec *c);
 

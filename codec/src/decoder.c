@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend.h"
 #include "codec.h"
 #include "internal.h"
 
@@ -17,6 +18,7 @@ struct LvcDecoder {
     int have_sh;
     LvcPicture *out;
     int flushing;
+    int backend;            /* of the current codec (lvc_backend_attach); AUTO before one */
 };
 
 void lvc_decoder_settings_default(LvcDecoderSettings *s)
@@ -35,9 +37,10 @@ int lvc_decoder_open(LvcDecoder **out, const LvcDecoderSettings *s)
     *out = NULL;
     if (s->threads < 0 || s->threads > LVC_THREADPOOL_MAX)
         return lvc_error(LVC_EINVAL, "decoder: invalid thread count %d", s->threads);
-    if (s->backend == LVC_BACKEND_VULKAN)
-        return lvc_error(LVC_EUNSUPPORTED, "decoder: the Vulkan backend is not available");
-    if (s->backend != LVC_BACKEND_AUTO && s->backend != LVC_BACKEND_CPU)
+    if (s->max_pixels < 0)
+        return lvc_error(LVC_EINVAL, "decoder: invalid max_pixels %d", s->max_pixels);
+    if (s->backend != LVC_BACKEND_AUTO && s->backend != LVC_BACKEND_CPU &&
+        s->backend != LVC_BACKEND_VULKAN)
         return lvc_error(LVC_EINVAL, "decoder: unknown backend %d", s->backend);
     LvcDecoder *d = calloc(1, sizeof(*d));
     if (!d)
@@ -90,11 +93,18 @@ static int start_sequence(LvcDecoder *d, const LvcSeqHeader *sh)
     if (d->have_sh && lvc_sh_equal(&d->sh, sh) && d->codec)
         return 0;
     /* a new sequence */
+    if (d->s.max_pixels > 0 && (long long)sh->width * sh->height > d->s.max_pixels)
+        return lvc_error(LVC_ENOMEM, "sequence of %dx%d exceeds the decoder's max_pixels %d",
+                         sh->width, sh->height, d->s.max_pixels);
+    /* a new sequence */
     if (!d->codec || !d->have_sh || d->sh.width != sh->width || d->sh.height != sh->height) {
         lvc_codec_close(d->codec);
         d->codec = NULL;
         d->have_sh = 0;
         if ((r = lvc_codec_open(&d->codec, d->model, sh->width, sh->height, 0, d->pool)) < 0)
+            return r;
+        if ((r = d->backend = lvc_backend_attach(d->codec, d->s.backend, d->s.vulkan_device,
+                                                 "decoder")) < 0)
             return r;
     } else {
         lvc_codec_drop_ref(d->codec);
@@ -151,8 +161,10 @@ int lvc_decoder_send_packet_flags(LvcDecoder *d, const uint8_t *data, size_t siz
     if ((flags & LVC_DECODE_NO_PICTURE) && !info.fh.refresh)
         return lvc_codec_decode(d->codec, &info, NULL);
     LvcPicture *pic;
-    if ((r = lvc_picture_alloc(d->sh.width, d->sh.height, d->s.allocator, &pic)) < 0)
+    if ((r = lvc_picture_alloc(d->sh.width, d->sh.height, d->s.allocator, &pic)) < 0) {
+        drop_ref(d); /* the frame is lost: the next P-frames have no reference */
         return r;
+    }
     if ((r = lvc_codec_decode(d->codec, &info, pic)) < 0) {
         lvc_picture_unref(pic);
         return r;
@@ -187,4 +199,23 @@ size_t lvc_decoder_memory(const LvcDecoder *d)
     if (d->have_sh)
         n += (size_t)d->sh.width * (size_t)d->sh.height * 3 / 2; /* the output picture */
     return n;
+}
+
+int lvc_decoder_get_backend(const LvcDecoder *d)
+{
+    lvc_error_clear();
+    if (!d)
+        return lvc_error(LVC_EINVAL, "decoder: NULL argument");
+    return d->codec ? d->backend : LVC_BACKEND_AUTO;
+}
+
+int lvc_decoder_get_timings(const LvcDecoder *d, LvcTimings *t)
+{
+    lvc_error_clear();
+    if (!d || !t)
+        return lvc_error(LVC_EINVAL, "decoder: NULL argument");
+    memset(t, 0, sizeof(*t));
+    if (d->codec)
+        lvc_codec_timings(d->codec, t);
+    return 0;
 }

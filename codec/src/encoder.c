@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend.h"
 #include "codec.h"
 #include "internal.h"
 #include "ratecontrol.h"
@@ -28,6 +29,7 @@ struct LvcEncoder {
     int rc_started;         /* rc was initialised (keeps its model across rate changes) */
     int pending_kbps;       /* set_bitrate: applied at the next frame (-1: none) */
     LvcRateControl rc;
+    int backend;            /* the backend in use (LVC_BACKEND_CPU / LVC_BACKEND_VULKAN) */
 };
 
 void lvc_encoder_settings_default(LvcEncoderSettings *s)
@@ -54,9 +56,8 @@ static int check_settings(const LvcEncoderSettings *s)
         s->threads < 0 || s->threads > LVC_THREADPOOL_MAX)
         return lvc_error(LVC_EINVAL, "encoder: negative bitrate, vbv, key_int_max, "
                          "refresh_period or invalid thread count %d", s->threads);
-    if (s->backend == LVC_BACKEND_VULKAN)
-        return lvc_error(LVC_EUNSUPPORTED, "encoder: the Vulkan backend is not available");
-    if (s->backend != LVC_BACKEND_AUTO && s->backend != LVC_BACKEND_CPU)
+    if (s->backend != LVC_BACKEND_AUTO && s->backend != LVC_BACKEND_CPU &&
+        s->backend != LVC_BACKEND_VULKAN)
         return lvc_error(LVC_EINVAL, "encoder: unknown backend %d", s->backend);
     return 0;
 }
@@ -97,6 +98,9 @@ int lvc_encoder_open(LvcEncoder **out, LvcModel *model, const LvcEncoderSettings
     if ((r = lvc_threadpool_create(&e->pool, s->threads)) < 0)
         goto fail;
     if ((r = lvc_codec_open(&e->codec, model, s->width, s->height, 1, e->pool)) < 0)
+        goto fail;
+    if ((r = e->backend = lvc_backend_attach(e->codec, s->backend, s->vulkan_device,
+                                             "encoder")) < 0)
         goto fail;
     if ((r = lvc_picture_alloc(s->width, s->height, NULL, &e->recon)) < 0)
         goto fail;
@@ -306,4 +310,22 @@ size_t lvc_encoder_memory(const LvcEncoder *e)
 {
     size_t pic = (size_t)e->s.width * (size_t)e->s.height * 3 / 2;
     return sizeof(*e) + lvc_codec_memory(e->codec) + pic + e->pkt.size;
+}
+
+int lvc_encoder_get_backend(const LvcEncoder *e)
+{
+    lvc_error_clear();
+    if (!e)
+        return lvc_error(LVC_EINVAL, "encoder: NULL argument");
+    return e->backend;
+}
+
+int lvc_encoder_get_timings(const LvcEncoder *e, LvcTimings *t)
+{
+    lvc_error_clear();
+    if (!e || !t)
+        return lvc_error(LVC_EINVAL, "encoder: NULL argument");
+    memset(t, 0, sizeof(*t));
+    lvc_codec_timings(e->codec, t);
+    return 0;
 }

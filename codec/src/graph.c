@@ -313,6 +313,16 @@ LvcTensor lvc_graph_input_shape(const LvcGraphPlan *p, int i)
     return t;
 }
 
+LvcTensor lvc_graph_value_shape(const LvcGraphPlan *p, int vi)
+{
+    return lvc_graph_input_shape(p, vi);
+}
+
+const LvcConvParams *lvc_graph_conv_params(const LvcGraphPlan *p, int k)
+{
+    return p->g->nodes[k].op == LVC_OP_CONV ? &p->conv[k] : NULL;
+}
+
 size_t lvc_graph_plan_scratch(const LvcGraphPlan *p) { return p->scratch_elems; }
 
 size_t lvc_graph_plan_memory(const LvcGraphPlan *p)

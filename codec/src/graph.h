@@ -34,6 +34,12 @@ const LvcGraph *lvc_graph_plan_graph(const LvcGraphPlan *p);
 /* The planned shape of graph input i (data NULL). */
 LvcTensor lvc_graph_input_shape(const LvcGraphPlan *p, int i);
 
+/* The planned shape of value vi (the graph's inputs, then one value per node; data NULL), and
+ * the prepared layer of CONV node k (NULL for other ops); for other backends that run the
+ * plan's graph with the same shapes. */
+LvcTensor lvc_graph_value_shape(const LvcGraphPlan *p, int vi);
+const LvcConvParams *lvc_graph_conv_params(const LvcGraphPlan *p, int k);
+
 /* Run the graph for a frame of the given qp (0..63).  inputs[i] are the graph's inputs in order
  * (borrowed; shapes must equal the planned ones, exponents those of the graph).  outputs[i]
  * receives graph output i; its data points into the plan's own arena and stays valid until the

@@ -173,7 +173,73 @@ LVC_API void lvc_packet_clear(LvcPacket *pkt);
 
 /* ---- Backends ------------------------------------------------------------------------------ */
 
+/* Where a coder runs its networks.  Every backend computes exactly the same integers, so a
+ * stream encoded on one decodes to the same pictures on any other; entropy coding always runs
+ * on the CPU.
+ * - LVC_BACKEND_CPU: the integer kernels on the CPU (SIMD, the coder's threads).
+ * - LVC_BACKEND_VULKAN: Vulkan compute shaders on a device: the application's (vulkan_device
+ *   in the settings) or the library's own, which is chosen once per process: the device the
+ *   environment variable LVC_VULKAN_DEVICE names (its index in the list of physical devices or
+ *   a substring of its name, case-insensitive), else a discrete GPU, an integrated one, a
+ *   virtual one, a CPU implementation (Mesa's lavapipe), in that order.
+ * - LVC_BACKEND_AUTO: Vulkan when the device is a hardware GPU (an application's device is
+ *   taken as it is), else the CPU; never a CPU implementation of Vulkan.
+ * The backend is settled when the coder opens (a decoder: when a sequence starts, at its first
+ * key frame) and stays for the sequence.  When the Vulkan device cannot be used (no driver, a
+ * missing feature, not enough memory for the frame size) the coder runs on the CPU instead
+ * and logs a warning (lvc_set_log_callback); lvc_encoder_get_backend and
+ * lvc_decoder_get_backend tell the backend in use.  A device failing during a frame fails that
+ * frame (the stream continues at the next key frame); it never switches backends mid-stream. */
 enum { LVC_BACKEND_AUTO = 0, LVC_BACKEND_CPU = 1, LVC_BACKEND_VULKAN = 2 };
+
+/* A Vulkan device for coders, reference-counted and thread-safe.  The model's weights are
+ * uploaded once per device and shared by all coders of that model on it. */
+typedef struct LvcVulkanDevice LvcVulkanDevice;
+
+/* An application's Vulkan objects, as void pointers so that this header needs no Vulkan
+ * headers: VkInstance, VkPhysicalDevice (the one the device was created from), VkDevice,
+ * VkQueue and the queue's family, which must support compute.  The device needs no extension
+ * or optional feature (Vulkan 1.0; limits in codec/src/vulkan/vk.h).  The objects stay the
+ * application's: it destroys them after the last coder using them has closed and the device
+ * was released.  lvc submits to the queue from the threads that call into its coders; the
+ * application must not use the queue at the same time (Vulkan's external synchronisation). */
+typedef struct LvcVulkanHandles {
+    void *instance;
+    void *physical_device;
+    void *device;
+    void *queue;
+    uint32_t queue_family;
+} LvcVulkanHandles;
+
+/* Wrap an application's device (h borrowed); *out gets a new reference.  LVC_EUNSUPPORTED when
+ * liblvc was built without Vulkan or the device lacks what the shaders need. */
+LVC_API int lvc_vulkan_device_adopt(const LvcVulkanHandles *h, LvcVulkanDevice **out);
+LVC_API void lvc_vulkan_device_unref(LvcVulkanDevice *dev); /* NULL accepted */
+/* The device's name (static storage of the device). */
+LVC_API const char *lvc_vulkan_device_name(const LvcVulkanDevice *dev);
+
+/* ---- Log ------------------------------------------------------------------------------------
+ * liblvc prints nothing.  Warnings that do not fail a call (a backend fallback) go to a
+ * process-wide callback; without one they are dropped.  The callback may be called from any
+ * thread that calls into liblvc, with a message valid for the duration of the call. */
+enum { LVC_LOG_ERROR = 0, LVC_LOG_WARNING = 1, LVC_LOG_INFO = 2 };
+typedef void (*LvcLogCallback)(void *opaque, int level, const char *message);
+/* Set (or with NULL remove) the callback; thread-safe. */
+LVC_API void lvc_set_log_callback(LvcLogCallback cb, void *opaque);
+
+/* Time spent by a coder since it opened, by stage (lvc_encoder_get_timings,
+ * lvc_decoder_get_timings). */
+typedef struct LvcTimings {
+    uint64_t frames;      /* frames coded (an encoder's re-encodes for rate control count) */
+    double network_s;     /* running the networks: CPU kernels, or with Vulkan the wait for the
+                           * device (includes its transfers) */
+    double device_s;      /* Vulkan: device time of the submissions (0 when unknown or CPU) */
+    double transfer_s;    /* Vulkan: host time copying tensors and pictures to and from the
+                           * staging memory */
+    double entropy_s;     /* rANS coding of z and the latent, choosing symbols */
+    double total_s;       /* everything in lvc_*_send_* for those frames */
+    double macs;          /* multiply-adds of the networks run (CONV and QMUL) */
+} LvcTimings;
 
 /* ---- Encoder ------------------------------------------------------------------------------- */
 
@@ -192,6 +258,8 @@ typedef struct LvcEncoderSettings {
     int threads;              /* 0 = automatic */
     int backend;              /* LVC_BACKEND_* */
     int want_recon;           /* 1: keep reconstructions for lvc_encoder_receive_recon */
+    LvcVulkanDevice *vulkan_device; /* borrowed (the encoder takes a reference); NULL = the
+                                     * library's own (see Backends) */
 } LvcEncoderSettings;
 
 /* Fill *s with the defaults (qp 32, key_int_max 256, refresh_period 32, vbv 1000 ms). */
@@ -226,6 +294,11 @@ LVC_API int lvc_encoder_set_bitrate(LvcEncoder *enc, int kbps);
  * encoder until its next call. */
 LVC_API int lvc_encoder_get_sequence_header(LvcEncoder *enc, const uint8_t **data, size_t *size);
 
+/* The backend the encoder runs on: LVC_BACKEND_CPU or LVC_BACKEND_VULKAN. */
+LVC_API int lvc_encoder_get_backend(const LvcEncoder *enc);
+/* Fill *t with the encoder's times since it opened. */
+LVC_API int lvc_encoder_get_timings(const LvcEncoder *enc, LvcTimings *t);
+
 LVC_API void lvc_encoder_close(LvcEncoder *enc); /* NULL accepted */
 
 /* ---- Decoder ------------------------------------------------------------------------------- */
@@ -237,6 +310,10 @@ typedef struct LvcDecoderSettings {
     int threads;              /* 0 = automatic */
     int backend;              /* LVC_BACKEND_* */
     const LvcAllocator *allocator; /* borrowed, must outlive the decoder; NULL = built-in */
+    LvcVulkanDevice *vulkan_device; /* borrowed (the decoder takes a reference); NULL = the
+                                     * library's own (see Backends) */
+    int max_pixels;           /* largest width × height a sequence may have; 0 = no cap below
+                               * the format's 8192 × 8192 (see Limits below) */
 } LvcDecoderSettings;
 
 LVC_API void lvc_decoder_settings_default(LvcDecoderSettings *s);
@@ -244,7 +321,26 @@ LVC_API int lvc_decoder_open(LvcDecoder **out, const LvcDecoderSettings *s);
 
 /* Submit one packet (data borrowed).  data == NULL starts flushing.  Returns LVC_EAGAIN when a
  * picture must be received first, LVC_EDATA / LVC_ENOREF / LVC_ENOMODEL for a frame that cannot
- * be decoded (the decoder stays usable and resumes at the next key frame). */
+ * be decoded (the decoder stays usable and resumes at the next key frame).
+ *
+ * Bad input.  Whatever the bytes, a packet never makes the decoder read outside them, and a
+ * frame that cannot be decoded fails with a message (lvc_last_error) and gives no picture:
+ * LVC_EDATA for damaged or invalid data (truncated, bit errors the syntax or the rANS end check
+ * catches, trailing bytes, a sequence header with sizes outside 1..8192 or invalid fields),
+ * LVC_EUNSUPPORTED for a version, profile, bit depth or chroma format this decoder does not
+ * implement, LVC_ENOMODEL for a stream of another model, LVC_ENOREF for a P-frame with no
+ * reference, LVC_ENOMEM when memory runs out or a sequence exceeds max_pixels, and the error
+ * of a failing picture allocator.  After any failure P-frames are refused with LVC_ENOREF
+ * until the next key frame, which decodes exactly as in an undamaged stream.  A P-frame sent
+ * out of order or twice is valid syntax, but its entropy model depends on the reference, so it
+ * fails the rANS end check (LVC_EDATA) except with negligible probability.
+ *
+ * Limits.  The decoder never copies a packet; its memory depends only on the sequence's picture
+ * size and the model, and is allocated when a key frame starts a sequence of a new size, after
+ * the sequence header was checked and before the frame's data is decoded (models/default.lvcm:
+ * about 90 MB at 1920 × 1080, 2.8 GB at 8192 × 8192).  A decoder of untrusted streams should
+ * set max_pixels: larger sequences are then refused with LVC_ENOMEM before anything is
+ * allocated. */
 LVC_API int lvc_decoder_send_packet(LvcDecoder *dec, const uint8_t *data, size_t size,
                                     int64_t pts);
 
@@ -260,6 +356,13 @@ LVC_API int lvc_decoder_send_packet_flags(LvcDecoder *dec, const uint8_t *data, 
 
 /* Receive the next picture (*out gets a new reference).  LVC_EAGAIN / LVC_EOF as above. */
 LVC_API int lvc_decoder_receive_picture(LvcDecoder *dec, LvcPicture **out);
+
+/* The backend of the current sequence (LVC_BACKEND_CPU or LVC_BACKEND_VULKAN), or
+ * LVC_BACKEND_AUTO before the first key frame settled it. */
+LVC_API int lvc_decoder_get_backend(const LvcDecoder *dec);
+/* Fill *t with the decoder's times since its current sequence's picture size or model was
+ * set up (the first key frame of that size). */
+LVC_API int lvc_decoder_get_timings(const LvcDecoder *dec, LvcTimings *t);
 
 LVC_API void lvc_decoder_close(LvcDecoder *dec); /* NULL accepted */
 

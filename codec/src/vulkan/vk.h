@@ -83,6 +83,11 @@ size_t lvc_vk_max_arena_bytes(const LvcVkContext *ctx);
 /* Activation and parameter arenas of act_bytes and param_bytes (rounded up to 256). */
 int lvc_vk_arena_create(LvcVkContext *ctx, LvcVkArena **out, size_t act_bytes,
                         size_t param_bytes);
+/* An arena with an activation buffer of its own and the parameter buffer of params (borrowed:
+ * params must outlive it and its parameter blocks are valid here at the same offsets; this
+ * arena does not upload parameters of its own).  Several coders share one model's weights so. */
+int lvc_vk_arena_create_shared(LvcVkContext *ctx, LvcVkArena **out, size_t act_bytes,
+                               const LvcVkArena *params);
 void lvc_vk_arena_destroy(LvcVkArena *a);
 /* Forget every tensor and picture allocated (parameters stay). */
 void lvc_vk_arena_reset_act(LvcVkArena *a);
@@ -154,6 +159,23 @@ int lvc_vk_picture_download(LvcVkArena *a, const LvcVkPicture *pic, uint8_t *py,
 int lvc_vk_begin(LvcVkArena *a);
 /* Submit what was recorded and wait for it (also ends the recording on failure). */
 int lvc_vk_submit_wait(LvcVkArena *a);
+
+/* End a recording without submitting it (after a failure while recording). */
+void lvc_vk_abort(LvcVkArena *a);
+
+/* The host-visible staging buffer, at least bytes large (mapped, host-coherent), or NULL
+ * (LVC_ENOMEM, or LVC_EINVAL when it would have to grow while recording).  Its contents are
+ * the caller's between lvc_vk_upload/download calls, which use it too. */
+void *lvc_vk_staging(LvcVkArena *a, size_t bytes);
+size_t lvc_vk_staging_size(const LvcVkArena *a);
+
+/* Record a copy of bytes (a multiple of 4) between the staging buffer at byte staging_off and
+ * the activation arena at word word_off, to_device = 1: staging → arena.  Ordered against the
+ * dispatches like them (by word ranges); the host may read what was copied into the staging
+ * buffer once lvc_vk_submit_wait returns, and must have written what is copied from it before
+ * lvc_vk_submit_wait. */
+int lvc_vk_record_copy(LvcVkArena *a, int to_device, uint32_t word_off, size_t staging_off,
+                       size_t bytes);
 
 /* GPU time of the last lvc_vk_submit_wait in nanoseconds, from timestamps written at the start
  * and end of the command buffer (0 where the queue has no timestamps). */

@@ -457,6 +457,7 @@ static int buf_create(const LvcVkContext *ctx, LvcVkBuf *b, size_t size, VkBuffe
 /* ---- arenas -------------------------------------------------------------------------------- */
 
 static size_t round_up(size_t n, size_t a) { return (n + a - 1) / a * a; }
+static int staging_reserve(LvcVkArena *a, size_t bytes);
 
 void lvc_vk_arena_destroy(LvcVkArena *a)
 {
@@ -472,13 +473,16 @@ void lvc_vk_arena_destroy(LvcVkArena *a)
     if (a->dpool)
         vkDestroyDescriptorPool(ctx->dev, a->dpool, NULL);
     buf_free(ctx, &a->act);
-    buf_free(ctx, &a->par);
+    if (!a->par_borrowed)
+        buf_free(ctx, &a->par);
     buf_free(ctx, &a->staging);
     free(a);
 }
 
-int lvc_vk_arena_create(LvcVkContext *ctx, LvcVkArena **out, size_t act_bytes,
-                        size_t param_bytes)
+/* An arena with its own activation buffer and either its own parameter buffer of param_bytes
+ * or the one of params (borrowed). */
+static int arena_create(LvcVkContext *ctx, LvcVkArena **out, size_t act_bytes,
+                        size_t param_bytes, const LvcVkArena *params)
 {
     *out = NULL;
     act_bytes = round_up(act_bytes ? act_bytes : 1, ARENA_ALIGN);
@@ -496,8 +500,13 @@ int lvc_vk_arena_create(LvcVkContext *ctx, LvcVkArena **out, size_t act_bytes,
                                      VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
                                      VK_BUFFER_USAGE_TRANSFER_DST_BIT;
     int err;
+    if (params) {
+        a->par = params->par;
+        a->par.map = NULL;
+        a->par_borrowed = 1;
+    }
     if ((err = buf_create(ctx, &a->act, act_bytes, usage, 0)) < 0 ||
-        (err = buf_create(ctx, &a->par, param_bytes, usage, 0)) < 0)
+        (!params && (err = buf_create(ctx, &a->par, param_bytes, usage, 0)) < 0))
         goto fail;
 
     VkResult r;
@@ -582,6 +591,31 @@ fail:
     lvc_vk_arena_destroy(a);
     return err;
 }
+
+int lvc_vk_arena_create(LvcVkContext *ctx, LvcVkArena **out, size_t act_bytes,
+                        size_t param_bytes)
+{
+    return arena_create(ctx, out, act_bytes, param_bytes, NULL);
+}
+
+int lvc_vk_arena_create_shared(LvcVkContext *ctx, LvcVkArena **out, size_t act_bytes,
+                               const LvcVkArena *params)
+{
+    if (!params || params->ctx != ctx)
+        return lvc_error(LVC_EINVAL, "vulkan: parameters of another device");
+    return arena_create(ctx, out, act_bytes, params->par.size, params);
+}
+
+void *lvc_vk_staging(LvcVkArena *a, size_t bytes)
+{
+    if (a->recording && (!a->staging.buf || a->staging.size < bytes)) {
+        lvc_error(LVC_EINVAL, "vulkan: staging buffer grown while recording");
+        return NULL;
+    }
+    return staging_reserve(a, bytes) < 0 ? NULL : a->staging.map;
+}
+
+size_t lvc_vk_staging_size(const LvcVkArena *a) { return a->staging.buf ? a->staging.size : 0; }
 
 void lvc_vk_arena_reset_act(LvcVkArena *a) { a->act_used = 0; }
 void lvc_vk_arena_reset_params(LvcVkArena *a) { a->par_used = 0; }

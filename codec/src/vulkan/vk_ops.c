@@ -65,6 +65,8 @@ static int hazard(const LvcVkArena *a, const Access *acc)
     return 0;
 }
 
+static void order(LvcVkArena *a, const Access *acc);
+
 int lvc_vk_barrier_count(const LvcVkArena *a) { return a->nbarrier; }
 
 int lvc_vk_begin(LvcVkArena *a)
@@ -90,8 +92,17 @@ int lvc_vk_begin(LvcVkArena *a)
     a->ndispatch = 0;
     a->npend_rd = a->npend_wr = 0;
     a->nbarrier = 0;
+    a->ndownload = 0;
     a->bound = VK_NULL_HANDLE;
     return 0;
+}
+
+void lvc_vk_abort(LvcVkArena *a)
+{
+    if (!a->recording)
+        return;
+    a->recording = 0;
+    vkEndCommandBuffer(a->cmd); /* discarded: the next lvc_vk_begin resets it */
 }
 
 int lvc_vk_submit_wait(LvcVkArena *a)
@@ -99,6 +110,16 @@ int lvc_vk_submit_wait(LvcVkArena *a)
     if (!a->recording)
         return lvc_error(LVC_EINVAL, "vulkan: not recording");
     a->recording = 0;
+    if (a->ndownload) {
+        /* the copies into the staging buffer before the host reads it */
+        VkMemoryBarrier mb = {
+            .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+            .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
+            .dstAccessMask = VK_ACCESS_HOST_READ_BIT,
+        };
+        vkCmdPipelineBarrier(a->cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT,
+                             0, 1, &mb, 0, NULL, 0, NULL);
+    }
     if (a->timer)
         vkCmdWriteTimestamp(a->cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, a->timer, 1);
     VkResult r = vkEndCommandBuffer(a->cmd);
@@ -124,6 +145,20 @@ static int dispatch(LvcVkArena *a, int shader, int spec0, int spec1, const void 
     int err = lvc_vk_pipeline(a->ctx, shader, spec0, spec1, &pipe);
     if (err < 0)
         return err;
+    order(a, acc);
+    if (pipe != a->bound) {
+        vkCmdBindPipeline(a->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipe);
+        a->bound = pipe;
+    }
+    vkCmdPushConstants(a->cmd, a->ctx->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_size, push);
+    vkCmdDispatch(a->cmd, gx, gy, gz);
+    return 0;
+}
+
+/* Order a command with access acc after the commands since the last barrier when it depends on
+ * them (the hazard rule of dispatch), and add its ranges to the pending ones. */
+static void order(LvcVkArena *a, const Access *acc)
+{
     if (hazard(a, acc)) {
         if (a->ndispatch) {
             lvc_vk_barrier(a->cmd);
@@ -133,14 +168,31 @@ static int dispatch(LvcVkArena *a, int shader, int spec0, int spec1, const void 
     }
     for (int i = 0; i < acc->nrd; i++)
         a->pend_rd[a->npend_rd++] = acc->rd[i];
-    a->pend_wr[a->npend_wr++] = acc->wr;
+    if (acc->wr.hi > acc->wr.lo)
+        a->pend_wr[a->npend_wr++] = acc->wr;
     a->ndispatch++;
-    if (pipe != a->bound) {
-        vkCmdBindPipeline(a->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipe);
-        a->bound = pipe;
+}
+
+int lvc_vk_record_copy(LvcVkArena *a, int to_device, uint32_t word_off, size_t staging_off,
+                       size_t bytes)
+{
+    if (!a->recording)
+        return lvc_error(LVC_EINVAL, "vulkan: record outside lvc_vk_begin/lvc_vk_submit_wait");
+    if (bytes == 0 || bytes % 4 || staging_off % 4 || !a->staging.buf ||
+        staging_off > a->staging.size || bytes > a->staging.size - staging_off ||
+        ((size_t)word_off * 4 > a->act.size) || bytes > a->act.size - (size_t)word_off * 4)
+        return lvc_error(LVC_EINVAL, "vulkan: copy of %zu bytes outside the buffers", bytes);
+    const LvcVkRange r = {word_off, word_off + (uint32_t)(bytes / 4)};
+    Access acc = {{r, {0, 0}}, to_device ? 0 : 1, to_device ? r : (LvcVkRange){0, 0}};
+    order(a, &acc);
+    VkBufferCopy reg = {to_device ? staging_off : (size_t)word_off * 4,
+                        to_device ? (size_t)word_off * 4 : staging_off, bytes};
+    if (to_device) {
+        vkCmdCopyBuffer(a->cmd, a->staging.buf, a->act.buf, 1, &reg);
+    } else {
+        vkCmdCopyBuffer(a->cmd, a->act.buf, a->staging.buf, 1, &reg);
+        a->ndownload++;
     }
-    vkCmdPushConstants(a->cmd, a->ctx->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_size, push);
-    vkCmdDispatch(a->cmd, gx, gy, gz);
     return 0;
 }
 

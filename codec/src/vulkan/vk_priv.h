@@ -62,6 +62,7 @@ typedef struct LvcVkRange {
 struct LvcVkArena {
     LvcVkContext *ctx;
     LvcVkBuf act, par, staging;
+    int par_borrowed;    /* par is another arena's (lvc_vk_arena_create_shared) */
     size_t act_used, par_used; /* bytes */
     VkDescriptorPool dpool;
     VkDescriptorSet set;
@@ -77,6 +78,7 @@ struct LvcVkArena {
     LvcVkRange pend_rd[LVC_VK_MAX_PENDING], pend_wr[LVC_VK_MAX_PENDING];
     int npend_rd, npend_wr;
     int nbarrier; /* barriers recorded between dispatches since lvc_vk_begin */
+    int ndownload; /* copies into the staging buffer recorded since lvc_vk_begin */
 };
 
 /* The pipeline of shader with specialisation constants (spec0, spec1) (ignored by shaders
