@@ -9,17 +9,15 @@
 
 #include "gstlvccommon.h"
 #include "gstlvcparse.h"
+#include "lvcframing.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_lvc_parse_debug);
 #define GST_CAT_DEFAULT gst_lvc_parse_debug
 
-/* During resync a candidate frame may be at most this large (or 4 × the largest frame seen). */
-#define RESYNC_MIN_BOUND (256 * 1024)
-
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
     GST_PAD_SINK, GST_PAD_ALWAYS,
-    GST_STATIC_CAPS ("video/x-lvc, stream-format = (string) lvc-file; "
-        "video/x-lvc, stream-format = (string) elementary, alignment = (string) frame"));
+    GST_STATIC_CAPS ("video/x-lvc, stream-format = (string) elementary, "
+        "alignment = (string) frame; video/x-lvc, stream-format = (string) lvc-file"));
 
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_PAD_SRC, GST_PAD_ALWAYS,
@@ -68,6 +66,7 @@ reset (GstLvcParse * self)
   self->max_frame = 0;
   self->resyncs = 0;
   self->skipped_bytes = 0;
+  self->bitrate = 0;
 }
 
 static gboolean
@@ -116,6 +115,23 @@ ticks_to_time (GstLvcParse * self, gint64 ticks)
       self->tb_den);
 }
 
+/* Tags for players and gst-discoverer (pbutils has no description of video/x-lvc): the codec
+ * name with the stream's model id and, once the file has been indexed, its mean bitrate. */
+static void
+post_codec_tags (GstLvcParse * self, const GstLvcSeqInfo * seq)
+{
+  GstTagList *tags;
+  gchar *codec = g_strdup_printf ("lvc (learned video codec, profile lvc-s, model %s)",
+      seq->model_id_hex);
+
+  tags = gst_tag_list_new (GST_TAG_VIDEO_CODEC, codec, NULL);
+  if (self->bitrate > 0)
+    gst_tag_list_add (tags, GST_TAG_MERGE_REPLACE, GST_TAG_BITRATE, self->bitrate, NULL);
+  gst_base_parse_merge_tags (GST_BASE_PARSE (self), tags, GST_TAG_MERGE_REPLACE);
+  gst_tag_list_unref (tags);
+  g_free (codec);
+}
+
 /* New source caps when a key frame's sequence header differs from the current one. */
 static void
 update_caps (GstLvcParse * self, const guint8 * sh, const GstLvcSeqInfo * seq)
@@ -150,6 +166,7 @@ update_caps (GstLvcParse * self, const guint8 * sh, const GstLvcSeqInfo * seq)
   GST_INFO_OBJECT (self, "caps %" GST_PTR_FORMAT, caps);
   gst_pad_set_caps (GST_BASE_PARSE_SRC_PAD (self), caps);
   gst_caps_unref (caps);
+  post_codec_tags (self, seq);
 }
 
 /* Flags for one packet; FALSE when it must be dropped (before the first key frame). */
@@ -215,6 +232,7 @@ build_index (GstLvcParse * self)
   guint64 off = self->header_size;
   gint64 last_pts = -1, prev_pts = -1;
   guint n = 0, keys = 0;
+  GstClockTime duration = GST_CLOCK_TIME_NONE;
 
   self->indexed = TRUE;
   if (GST_PAD_MODE (sink) != GST_PAD_MODE_PULL)
@@ -244,6 +262,9 @@ build_index (GstLvcParse * self)
     gst_buffer_unref (buf);
     if (fsize < 1 || fsize > GST_LVC_MAX_FRAME)
       break;
+    /* the resync size bound (lvcframing.h) then admits every frame of the file after a seek */
+    if (fsize > self->max_frame)
+      self->max_frame = fsize;
     if (key) {
       gst_base_parse_add_index_entry (parse, off, ticks_to_time (self, pts), TRUE, TRUE);
       keys++;
@@ -254,50 +275,24 @@ build_index (GstLvcParse * self)
     off += GST_LVC_FRAME_HEADER_SIZE + (guint64) fsize;
   }
   GST_INFO_OBJECT (self, "indexed %u key frames of %u frames", keys, n);
+  if (self->duration_ticks > 0 && self->duration_ticks <= G_MAXINT64)
+    duration = ticks_to_time (self, (gint64) self->duration_ticks);
   if (self->duration_ticks == 0 && n >= 2 && last_pts > prev_pts) {
-    GstClockTime d = ticks_to_time (self, last_pts + (last_pts - prev_pts));
-    gst_base_parse_set_duration (parse, GST_FORMAT_TIME, (gint64) d, 0);
+    duration = ticks_to_time (self, last_pts + (last_pts - prev_pts));
+    gst_base_parse_set_duration (parse, GST_FORMAT_TIME, (gint64) duration, 0);
+  }
+  /* mean bitrate of the whole file, frame headers included (posted with the codec tag) */
+  if (GST_CLOCK_TIME_IS_VALID (duration) && duration > 0 && off > self->header_size) {
+    guint64 bps = gst_util_uint64_scale (off - self->header_size, 8 * GST_SECOND, duration);
+    self->bitrate = (guint) MIN (bps, (guint64) G_MAXUINT);
   }
 }
 
-/* The frame header at d (avail bytes) is plausible: a size in range and a packet start;
- * returns 1 yes, 0 no, -1 more bytes are needed to tell.  bounded: a candidate found by
- * scanning damaged data must also be of a size like the frames seen so far. */
-static int
-header_plausible (GstLvcParse * self, const guint8 * d, gsize avail, gboolean bounded)
-{
-  guint32 fsize;
-  const guint8 *pkt;
-  gsize have;
-
-  if (avail < GST_LVC_FRAME_HEADER_SIZE + 1)
-    return -1;
-  fsize = rd32 (d);
-  if (fsize < 1 || fsize > GST_LVC_MAX_FRAME)
-    return 0;
-  if (bounded && fsize > MAX (RESYNC_MIN_BOUND, 4 * (guint64) self->max_frame))
-    return 0;
-  pkt = d + GST_LVC_FRAME_HEADER_SIZE;
-  have = MIN (avail - GST_LVC_FRAME_HEADER_SIZE, fsize);
-  if (pkt[0] == 'L') {
-    gsize need;
-    if (have < GST_LVC_SH_FIXED_SIZE)
-      return have == fsize ? 0 : -1;
-    need = GST_LVC_SH_FIXED_SIZE + (gsize) pkt[43] + 1;     /* header, extension, FU byte */
-    if (fsize < need)
-      return 0;
-    if (have < need)
-      return -1;
-    return gst_lvc_packet_is_key (pkt, need) ? 1 : 0;
-  }
-  return gst_lvc_packet_plausible (pkt, 1) ? 1 : 0;
-}
-
-static GstFlowReturn
+/* Flags an elementary frame (mapped at d); the caller unmaps it and then finishes it (finishing
+ * may free the frame's buffer). */
+static void
 handle_elementary (GstLvcParse * self, GstBaseParseFrame * frame, const guint8 * d, gsize size)
 {
-  GstBaseParse *parse = GST_BASE_PARSE (self);
-
   if (!gst_lvc_packet_plausible (d, size)) {
     GST_ELEMENT_WARNING (self, STREAM, DECODE, ("Invalid lvc frame dropped"),
         ("%" G_GSIZE_FORMAT " bytes", size));
@@ -305,7 +300,6 @@ handle_elementary (GstLvcParse * self, GstBaseParseFrame * frame, const guint8 *
   } else if (!classify_packet (self, frame->buffer, d, size)) {
     frame->flags |= GST_BASE_PARSE_FRAME_FLAG_DROP;
   }
-  return gst_base_parse_finish_frame (parse, frame, (gint) size);
 }
 
 static GstFlowReturn
@@ -319,7 +313,8 @@ gst_lvc_parse_handle_frame (GstBaseParse * parse, GstBaseParseFrame * frame, gin
   gsize avail;
   guint32 fsize;
   gint64 pts;
-  int ok;
+  LvcFramingState fst;
+  LvcFramingResult fr;
 
   if (!gst_buffer_map (frame->buffer, &map, GST_MAP_READ))
     return GST_FLOW_ERROR;
@@ -328,9 +323,9 @@ gst_lvc_parse_handle_frame (GstBaseParse * parse, GstBaseParseFrame * frame, gin
   *skipsize = 0;
 
   if (self->elementary) {
-    ret = handle_elementary (self, frame, d, avail);
+    handle_elementary (self, frame, d, avail);
     gst_buffer_unmap (frame->buffer, &map);
-    return ret;
+    return gst_base_parse_finish_frame (parse, frame, (gint) avail);
   }
 
   if (!self->have_file_header) {
@@ -365,62 +360,33 @@ gst_lvc_parse_handle_frame (GstBaseParse * parse, GstBaseParseFrame * frame, gin
     self->resyncing = TRUE;
   }
 
-  ok = header_plausible (self, d, avail, FALSE);
-  if (ok == 1 && self->resyncing) {
-    /* confirm with the next frame header, or the end of the data */
-    gsize next = GST_LVC_FRAME_HEADER_SIZE + (gsize) rd32 (d);
-    if (avail < next + GST_LVC_FRAME_HEADER_SIZE + 1) {
-      if (!draining) {
-        gst_base_parse_set_min_frame_size (parse, (guint) (next + GST_LVC_FRAME_HEADER_SIZE
-                + 1));
-        goto done;
-      }
-      ok = avail >= next ? 1 : 0;
-    } else {
-      ok = header_plausible (self, d + next, avail - next, FALSE) != 0 ? 1 : 0;
-    }
-  }
-  if (ok < 0) {
-    if (draining)
-      *skipsize = (gint) avail;
-    goto done;
-  }
-  if (ok == 0) {
-    /* lost sync: look for the next plausible frame header */
-    gsize i;
-    if (!self->resyncing) {
+  /* the framing decision (lvcframing.c, fuzzed by tests/fuzz/fuzz_lvcparse.c) */
+  fst.resyncing = self->resyncing;
+  fst.max_frame = self->max_frame;
+  lvc_framing_step (&fst, d, avail, draining, &fr);
+  self->resyncing = fst.resyncing;
+  self->max_frame = fst.max_frame;
+  if (fr.min_size)
+    gst_base_parse_set_min_frame_size (parse, (guint) fr.min_size);
+  if (fr.action == LVC_FRAMING_SKIP) {
+    if (fr.lost_sync) {
       self->resyncs++;
       GST_WARNING_OBJECT (self, "invalid frame header at offset %" G_GUINT64_FORMAT
           ": resynchronising", frame->offset);
     }
-    self->resyncing = TRUE;
-    for (i = 1; i + GST_LVC_FRAME_HEADER_SIZE < avail; i++)
-      if (header_plausible (self, d + i, avail - i, TRUE) != 0)
-        break;
-    *skipsize = (gint) i;
-    self->skipped_bytes += i;
-    gst_base_parse_set_min_frame_size (parse, GST_LVC_FRAME_HEADER_SIZE + 1);
-    goto done;
-  }
-
-  fsize = rd32 (d);
-  pts = (gint64) rd64 (d + 4);
-  if (avail < GST_LVC_FRAME_HEADER_SIZE + (gsize) fsize) {
-    if (draining) {
+    if (fr.truncated)
       GST_WARNING_OBJECT (self, "truncated last frame (%u bytes, %" G_GSIZE_FORMAT
-          " present) skipped", fsize, avail - GST_LVC_FRAME_HEADER_SIZE);
-      *skipsize = (gint) avail;
-    } else {
-      gst_base_parse_set_min_frame_size (parse, GST_LVC_FRAME_HEADER_SIZE + fsize);
-    }
-    goto done;
+          " present) skipped", rd32 (d), avail - GST_LVC_FRAME_HEADER_SIZE);
+    if (fr.scanned)
+      self->skipped_bytes += fr.size;
+    *skipsize = (gint) fr.size;
   }
-  if (self->resyncing)
+  if (fr.action != LVC_FRAMING_FRAME)
+    goto done;
+  fsize = fr.frame_size;
+  pts = fr.pts;
+  if (fr.resynced)
     GST_INFO_OBJECT (self, "in sync again at offset %" G_GUINT64_FORMAT, frame->offset);
-  self->resyncing = FALSE;
-  if (fsize > self->max_frame)
-    self->max_frame = fsize;
-  gst_base_parse_set_min_frame_size (parse, GST_LVC_FRAME_HEADER_SIZE + 1);
 
   frame->out_buffer = gst_buffer_copy_region (frame->buffer, GST_BUFFER_COPY_ALL,
       GST_LVC_FRAME_HEADER_SIZE, fsize);
@@ -438,6 +404,22 @@ gst_lvc_parse_handle_frame (GstBaseParse * parse, GstBaseParseFrame * frame, gin
 done:
   gst_buffer_unmap (frame->buffer, &map);
   return ret;
+}
+
+/* An .lvc writer upstream (lvcenc) must not try to rewrite its file header through the parser:
+ * the parser's output is not a file. */
+static gboolean
+gst_lvc_parse_sink_query (GstBaseParse * parse, GstQuery * query)
+{
+  if (GST_QUERY_TYPE (query) == GST_QUERY_SEEKING) {
+    GstFormat fmt;
+    gst_query_parse_seeking (query, &fmt, NULL, NULL, NULL);
+    if (fmt == GST_FORMAT_BYTES) {
+      gst_query_set_seeking (query, fmt, FALSE, 0, -1);
+      return TRUE;
+    }
+  }
+  return GST_BASE_PARSE_CLASS (parent_class)->sink_query (parse, query);
 }
 
 static void
@@ -458,4 +440,5 @@ gst_lvc_parse_class_init (GstLvcParseClass * klass)
   parse_class->stop = GST_DEBUG_FUNCPTR (gst_lvc_parse_stop);
   parse_class->set_sink_caps = GST_DEBUG_FUNCPTR (gst_lvc_parse_set_sink_caps);
   parse_class->handle_frame = GST_DEBUG_FUNCPTR (gst_lvc_parse_handle_frame);
+  parse_class->sink_query = GST_DEBUG_FUNCPTR (gst_lvc_parse_sink_query);
 }

@@ -31,6 +31,7 @@ struct _GstLvcParse {
   guint32 max_frame;            /* largest frame seen, bounds resync candidates */
   guint64 resyncs;              /* times sync was lost and found */
   guint64 skipped_bytes;
+  guint bitrate;                /* bit/s of the whole file (pull mode), 0 unknown */
 };
 
 GST_ELEMENT_REGISTER_DECLARE (lvcparse);
