@@ -863,9 +863,10 @@ static void test_invalid_entropy_meta(void)
     size_t zoff = 6 + 4 * (size_t)(nb - 1);
     for (int i = 0; i < nb; i++)
         zoff += 2 + 2 * (2 * (size_t)lvc_rd16(copy + zoff) + 2);
-    uint8_t *two = malloc(2 * sz - zoff);
+    uint8_t *two = malloc(2 * sz - zoff + 1); /* + 1: the trailing-byte case below */
     memcpy(two, copy, sz);
     memcpy(two + sz, copy + zoff, sz - zoff);
+    two[2 * sz - zoff] = 0;
     lvc_mw_set_entropy_raw(w, two, 2 * sz - zoff);
     expect_reject_w(w, "P-frame z tables in an intra-only model", "P set in an intra model");
     lvc_mw_set_entropy_raw(w, two, 2 * sz - zoff + 1);

@@ -8,7 +8,9 @@ pkgs=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev
       libavcodec-dev libavformat-dev libavutil-dev libswscale-dev
       glslc libvulkan-dev mesa-vulkan-drivers vulkan-tools spirv-tools
       libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
-      gstreamer1.0-plugins-base gstreamer1.0-plugins-good)
+      gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+      gstreamer1.0-plugins-base-apps python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0
+      gstreamer1.0-plugins-bad gstreamer1.0-nice libgstreamer-plugins-bad1.0-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

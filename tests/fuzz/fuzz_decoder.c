@@ -4,8 +4,8 @@
  * (at most 16 packets).  The decoder runs the small random test model of model_write.h (with
  * P-frame graphs); so that mutated streams reach the entropy decoder and the networks instead of
  * stopping at the model lookup, the harness writes that model's id into every sequence header it
- * finds, and it skips packets whose sequence header announces more than 160×160 samples to keep
- * each run fast.  Seeds: tests/fuzz/make_decoder_corpus.c. */
+ * finds.  The decoder's max_pixels refuses sequences of more than 160×160 samples (LVC_ENOMEM,
+ * before allocating), which keeps each run fast.  Seeds: tests/fuzz/make_decoder_corpus.c. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     lvc_decoder_settings_default(&s);
     s.model = model;
     s.threads = 1;
+    s.max_pixels = MAX_SAMPLES;
     LvcDecoder *dec = NULL;
     if (lvc_decoder_open(&dec, &s) < 0)
         abort();
@@ -75,20 +76,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             len = size - pos;
         memcpy(pkt, data + pos, len);
         pos += len;
-        LvcSeqHeader sh;
-        if (len > 0 && pkt[0] == 'L' && lvc_sh_read(&sh, pkt, len) > 0) {
-            if ((long)sh.width * sh.height > MAX_SAMPLES)
-                continue;
+        LvcSeqHeader sh = {0};
+        if (len > 0 && pkt[0] == 'L' && lvc_sh_read(&sh, pkt, len) > 0)
             memcpy(pkt + 6, info.id, LVC_MODEL_ID_SIZE); /* FORMAT.md §1.1 offset 6 */
-        }
         int r = lvc_decoder_send_packet(dec, pkt, len, i);
         if (r == LVC_EAGAIN) {
             drain(dec);
             r = lvc_decoder_send_packet(dec, pkt, len, i);
         }
         if (r < 0 && r != LVC_EDATA && r != LVC_ENOREF && r != LVC_EUNSUPPORTED &&
-            r != LVC_ENOMODEL && r != LVC_EINVAL)
+            r != LVC_ENOMODEL && r != LVC_EINVAL && r != LVC_ENOMEM)
             abort();
+        if (r == LVC_ENOMEM && (!sh.width || (long)sh.width * sh.height <= MAX_SAMPLES))
+            abort(); /* only a sequence over max_pixels may run out of memory here */
         if (r < 0 && lvc_last_error()[0] == 0)
             abort(); /* every failure comes with a message */
         drain(dec);
