@@ -8,7 +8,7 @@ It is built once (``python3 -m train pack OUT``) from ../shared/data/train:
   * photos/            random down-scale 0.4-1.0, still crops; synthetic motion clips
                        (pan / zoom / rotation, optional motion blur, 5-7 frames)
   * davis480p/         down-scaled 2x (hides the JPEG q75 blocks) and some full-size crops;
-                       clips with temporal stride 1-4
+                       clips with temporal stride 1-4 (mostly 1)
   * vimeo_septuplet/   7-frame clips (stride 1) and still crops
   * h264/*.264         decoded once with ffmpeg into the cache (DECODE_DIR) as raw I420
   * a fraction of the crops and clips is re-encoded with x264/x265 at a random CRF
@@ -202,9 +202,13 @@ def synthetic_clip(rng, t, s):
     return frames
 
 
+STRIDE_P = (0.6, 0.25, 0.1, 0.05)   # temporal stride 1, 2, 3, 4 of the video clips
+
+
 def video_clip(rng, kind, t, s):
     while True:
-        stride = int(rng.integers(1, 5))
+        # mostly consecutive frames, as coded; larger steps for faster motion
+        stride = int(rng.choice(4, p=STRIDE_P)) + 1
         if kind in ("davis_half", "davis_full"):
             seq = davis_seqs()[rng.integers(len(davis_seqs()))]
             fr = sorted(glob.glob(os.path.join(seq, "*.jpg")))
