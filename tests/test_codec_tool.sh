@@ -126,6 +126,20 @@ t_damage() {
     has err "frame 2" && has err "decoded 4 frames (1 errors)"
 }
 
+# --rate-change: the target drops to a tenth at frame 20; frames 26-39 are smaller than 6-19
+t_rate_change() {
+    y4m 64 48 40 > "$T/rc.y4m" &&
+    run rc_bad 2 "$LVC" encode "$T/rc.y4m" -o "$T/rc.lvc" --model "$MODEL" --rate-change 20 &&
+    has err "FRAME:KBPS" &&
+    run rc_encode 0 "$LVC" encode "$T/rc.y4m" -o "$T/rc.lvc" --model "$MODEL" --bitrate 600 \
+        --rate-change 20:60 --threads 1 &&
+    run rc_info 0 "$LVC" info "$T/rc.lvc" &&
+    awk '$1 ~ /^[0-9]+$/ && NF >= 5 { if ($1 >= 6 && $1 < 20) { a += $3; na++ }
+                                      if ($1 >= 26) { b += $3; nb++ } }
+         END { printf "  bytes per frame %.0f before, %.0f after the change\n", a / na, b / nb;
+               exit !(na == 14 && nb == 14 && b < 0.5 * a) }' "$T/out"
+}
+
 check roundtrip t_roundtrip
 check md5 t_md5
 check stdout t_stdout
@@ -134,6 +148,7 @@ check frames_seek t_frames_seek
 check model_lookup t_model_lookup
 check errors t_errors
 check damage t_damage
+check rate_change t_rate_change
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

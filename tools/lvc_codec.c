@@ -29,6 +29,8 @@ const char lvc_encode_usage[] =
     "                     frame's qp is at least qp - 8)\n"
     "  --bitrate K        target bitrate in kbit/s (rate control; 0 = constant qp, default)\n"
     "  --vbv-ms M         rate control's leaky-bucket buffer in ms (default 1000)\n"
+    "  --rate-change F:K  before frame F, change the target bitrate to K kbit/s through the\n"
+    "                     API (lvc_encoder_set_bitrate; 0 = constant qp); repeatable\n"
     "  --key-int N        frames between key frames, 0 = only the first (default 256)\n"
     "  --refresh N        P-frames between feature refreshes, 0 = never (default 32)\n"
     "  --threads N        worker threads, 0 = one per CPU (default 0)\n"
@@ -206,6 +208,8 @@ int lvc_cmd_encode(int argc, char **argv)
     const char *in_path = NULL, *out_path = NULL, *model_path = NULL, *recon_path = NULL;
     int qp = 32, key_int = 256, refresh = 32, threads = 0, max_frames = -1, seek = 0;
     int bitrate = 0, vbv_ms = 1000;
+    enum { MAX_RATE_CHANGES = 64 };
+    int rc_frame[MAX_RATE_CHANGES], rc_kbps[MAX_RATE_CHANGES], n_rc = 0;
     int quiet = 0, verbose = 0, backend = LVC_BACKEND_AUTO;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -222,6 +226,17 @@ int lvc_cmd_encode(int argc, char **argv)
             i++;
         } else if (!strcmp(a, "--bitrate")) {
             r = parse_int_arg("encode", a, v, 0, 10000000, &bitrate);
+            i++;
+        } else if (!strcmp(a, "--rate-change")) {
+            int f = -1, k = -1, used = 0;
+            if (!v || sscanf(v, "%d:%d%n", &f, &k, &used) != 2 || v[used] || f < 0 || k < 0 ||
+                k > 10000000 || n_rc == MAX_RATE_CHANGES) {
+                fprintf(stderr, "lvc encode: --rate-change wants FRAME:KBPS (at most %d), "
+                        "not '%s'\n", MAX_RATE_CHANGES, v ? v : "");
+                return 2;
+            }
+            rc_frame[n_rc] = f;
+            rc_kbps[n_rc++] = k;
             i++;
         } else if (!strcmp(a, "--vbv-ms")) {
             r = parse_int_arg("encode", a, v, 1, 600000, &vbv_ms);
@@ -366,6 +381,12 @@ int lvc_cmd_encode(int argc, char **argv)
         if (r == 0)
             break;
         pic->pts = frames;
+        for (int k = 0; k < n_rc; k++)
+            if (rc_frame[k] == frames && (r = lvc_encoder_set_bitrate(enc, rc_kbps[k])) < 0) {
+                fprintf(stderr, "%slvc encode: frame %d: %s\n", tty ? "\n" : "", frames,
+                        errmsg(r));
+                goto done;
+            }
         LvcPacket pkt;
         if ((r = lvc_encoder_send_picture(enc, pic)) < 0 ||
             (r = lvc_encoder_receive_packet(enc, &pkt)) < 0) {
