@@ -82,15 +82,21 @@ int lvc_rc_frame_qp(const LvcRateControl *rc, int type)
     } else {
         /* Pay back half a second's share of the over-spend per frame. */
         double react = fmax(1.0, rc->fps / 2);
-        double target = fmax(rc->bpf - rc->excess / react, 0.2 * rc->bpf);
+        /* and take back an under-spend more gently: it must not push the rate far above the
+         * target (after a rate rise the climb itself under-spends) */
+        double target = clampd(rc->bpf - rc->excess / react, 0.2 * rc->bpf, 1.25 * rc->bpf);
         qp = qp_for(rc, t, target);
         if (rc->n_obs[t] == 0 && rc->n_obs[0] == 0)
             qp = clampi(qp, rc->init_qp - 8, QP_MAX);
         else if (rc->n_obs[t] == 0) /* the first P-frame: no better than its I-frame */
             qp = clampi(qp, rc->last_qp[0], QP_MAX);
-        if (rc->n_obs[t] > 0)
-            qp = clampi(qp, rc->last_qp[t] - (t ? QP_DOWN_MAX : QP_UP_MAX),
-                        rc->last_qp[t] + QP_UP_MAX);
+        if (rc->n_obs[t] > 0) {
+            /* P-frames fall slowly, unless the last qp is predicted to give less than half the
+             * target (after a rate rise): then as fast as they may rise */
+            int down = t && predict(rc, t, rc->last_qp[t]) > 0.5 * target ? QP_DOWN_MAX
+                                                                         : QP_UP_MAX;
+            qp = clampi(qp, rc->last_qp[t] - down, rc->last_qp[t] + QP_UP_MAX);
+        }
     }
     /* Within the buffer, with a margin for the model's error. */
     const double room = FILL_LIMIT * (rc->buf_size - rc->fullness);
