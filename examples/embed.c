@@ -277,7 +277,7 @@ main (int argc, char **argv)
       forced = TRUE;
   }
   if (app.key_requested_after > 0 && keys_before == app.key_requested_after) {
-    /* an intra-only model (such as the current default) codes every frame as a key frame */
+    /* an intra-only model codes every frame as a key frame */
     printf ("every frame is a key frame (intra-only model): the requested one is not told "
         "apart\n");
   } else {

@@ -1,5 +1,6 @@
-"""The integer simulator decodes the conformance streams of the default model (made by the C
-encoder, tests/conformance/) to the MD5s the C decoder is held to (tests/conformance/md5.txt)."""
+"""The integer simulator decodes the conformance streams (made by the C encoder with the trained
+models, tests/conformance/) to the MD5s the C decoder is held to (tests/conformance/md5.txt).
+Each stream's model is models/<id>.lvcm, found by the id in its sequence header."""
 import hashlib
 import os
 import struct
@@ -11,7 +12,7 @@ from train import intsim, lvcm
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..")
 CONF = os.path.join(ROOT, "tests", "conformance")
-MODEL = os.path.join(ROOT, "models", "default.lvcm")
+MODELS = os.path.join(ROOT, "models")
 
 
 def lvc_packets(path):
@@ -33,11 +34,13 @@ def expected():
 
 @pytest.mark.parametrize("md5,name", expected())
 def test_conformance_stream(md5, name):
-    model = lvcm.read(MODEL)
+    pkts = list(lvc_packets(os.path.join(CONF, name)))
+    mid = intsim.parse_sh(pkts[0])[0]["model_id"].hex()
+    model = lvcm.read(os.path.join(MODELS, mid + ".lvcm"))
     dec = intsim.Decoder(model)
     h = hashlib.md5()
     n = 0
-    for pkt in lvc_packets(os.path.join(CONF, name)):
+    for pkt in pkts:
         for plane in dec.decode(pkt):
             h.update(np.ascontiguousarray(np.asarray(plane, np.uint8)).tobytes())
         n += 1
