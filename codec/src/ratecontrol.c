@@ -84,7 +84,7 @@ int lvc_rc_frame_qp(const LvcRateControl *rc, int type)
         double react = fmax(1.0, rc->fps / 2);
         /* and take back an under-spend more gently: it must not push the rate far above the
          * target (after a rate rise the climb itself under-spends) */
-        double target = clampd(rc->bpf - rc->excess / react, 0.2 * rc->bpf, 1.25 * rc->bpf);
+        double target = clampd(rc->bpf - rc->excess / react, 0.2 * rc->bpf, 1.1 * rc->bpf);
         qp = qp_for(rc, t, target);
         if (rc->n_obs[t] == 0 && rc->n_obs[0] == 0)
             qp = clampi(qp, rc->init_qp - 8, QP_MAX);
