@@ -91,9 +91,9 @@ int lvc_rc_frame_qp(const LvcRateControl *rc, int type)
         else if (rc->n_obs[t] == 0) /* the first P-frame: no better than its I-frame */
             qp = clampi(qp, rc->last_qp[0], QP_MAX);
         if (rc->n_obs[t] > 0) {
-            /* P-frames fall slowly, unless the last qp is predicted to give less than half the
+            /* P-frames fall slowly, unless the last qp is predicted to give less than 80 % of the
              * target (after a rate rise): then as fast as they may rise */
-            int down = t && predict(rc, t, rc->last_qp[t]) > 0.5 * target ? QP_DOWN_MAX
+            int down = t && predict(rc, t, rc->last_qp[t]) > 0.8 * target ? QP_DOWN_MAX
                                                                          : QP_UP_MAX;
             qp = clampi(qp, rc->last_qp[t] - down, rc->last_qp[t] + QP_UP_MAX);
         }
