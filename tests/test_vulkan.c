@@ -16,6 +16,7 @@ int main(void)
 #else
 
 #include "check.h"
+#include "vk_app_device.h"
 #include "internal.h"
 #include "kernels.h"
 #include "rng.h"
@@ -722,37 +723,11 @@ static void test_errors(void)
 /* An application's device adopted: ops run on it, and destroying the context leaves it. */
 static void test_adopt(void)
 {
-    VkApplicationInfo app = {.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
-                             .apiVersion = VK_API_VERSION_1_0};
-    VkInstanceCreateInfo ici = {.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
-                                .pApplicationInfo = &app};
-    VkInstance inst;
-    CHECK(vkCreateInstance(&ici, NULL, &inst) == VK_SUCCESS, "instance");
-    VkPhysicalDevice pd[16];
-    uint32_t n = 16;
-    vkEnumeratePhysicalDevices(inst, &n, pd);
-    CHECK(n > 0, "no device");
-    if (n == 0) {
-        vkDestroyInstance(inst, NULL);
+    AppDevice ad;
+    if (app_device_create(&ad) < 0)
         return;
-    }
-    VkQueueFamilyProperties fam[16];
-    uint32_t nf = 16, qf = 0;
-    vkGetPhysicalDeviceQueueFamilyProperties(pd[0], &nf, fam);
-    while (qf < nf && !(fam[qf].queueFlags & VK_QUEUE_COMPUTE_BIT))
-        qf++;
-    float prio = 1.0f;
-    VkDeviceQueueCreateInfo qci = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
-                                   .queueFamilyIndex = qf, .queueCount = 1,
-                                   .pQueuePriorities = &prio};
-    VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
-                              .queueCreateInfoCount = 1, .pQueueCreateInfos = &qci};
-    VkDevice dev;
-    CHECK(vkCreateDevice(pd[0], &dci, NULL, &dev) == VK_SUCCESS, "device");
-    VkQueue q;
-    vkGetDeviceQueue(dev, qf, 0, &q);
-
-    LvcVkExternal ext = {inst, pd[0], dev, q, qf};
+    LvcVkExternal ext = {ad.instance, ad.physical, ad.device, ad.queue,
+                         ad.queue_family};
     LvcVkContext *c2;
     LvcVkArena *a2;
     LvcVkExternal bad = ext;
@@ -785,9 +760,8 @@ static void test_adopt(void)
         lvc_vk_context_destroy(c2);
     }
     /* still ours and usable */
-    CHECK(vkDeviceWaitIdle(dev) == VK_SUCCESS, "device gone after destroy");
-    vkDestroyDevice(dev, NULL);
-    vkDestroyInstance(inst, NULL);
+    CHECK(vkDeviceWaitIdle(ad.device) == VK_SUCCESS, "device gone after destroy");
+    app_device_destroy(&ad);
 }
 
 /* A second instance that is never destroyed, reachable from here until exit: it keeps the

@@ -22,6 +22,7 @@ int main(void)
 #include <vulkan/vulkan.h>
 
 #include "check.h"
+#include "vk_app_device.h"
 
 static LvcModel *model;
 
@@ -249,37 +250,10 @@ static void test_damage(void)
 /* The application's own device. */
 static void test_adopt(void)
 {
-    VkApplicationInfo app = {.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
-                             .apiVersion = VK_API_VERSION_1_0};
-    VkInstanceCreateInfo ici = {.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
-                                .pApplicationInfo = &app};
-    VkInstance inst;
-    CHECK(vkCreateInstance(&ici, NULL, &inst) == VK_SUCCESS, "instance");
-    VkPhysicalDevice pd[16];
-    uint32_t n = 16;
-    vkEnumeratePhysicalDevices(inst, &n, pd);
-    CHECK(n > 0, "no device");
-    if (n == 0) {
-        vkDestroyInstance(inst, NULL);
+    AppDevice ad;
+    if (app_device_create(&ad) < 0)
         return;
-    }
-    VkQueueFamilyProperties fam[16];
-    uint32_t nf = 16, qf = 0;
-    vkGetPhysicalDeviceQueueFamilyProperties(pd[0], &nf, fam);
-    while (qf < nf && !(fam[qf].queueFlags & VK_QUEUE_COMPUTE_BIT))
-        qf++;
-    float prio = 1.0f;
-    VkDeviceQueueCreateInfo qci = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
-                                   .queueFamilyIndex = qf, .queueCount = 1,
-                                   .pQueuePriorities = &prio};
-    VkDeviceCreateInfo dci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
-                              .queueCreateInfoCount = 1, .pQueueCreateInfos = &qci};
-    VkDevice dev;
-    CHECK(vkCreateDevice(pd[0], &dci, NULL, &dev) == VK_SUCCESS, "device");
-    VkQueue q;
-    vkGetDeviceQueue(dev, qf, 0, &q);
-
-    LvcVulkanHandles h = {inst, pd[0], dev, q, qf};
+    LvcVulkanHandles h = {ad.instance, ad.physical, ad.device, ad.queue, ad.queue_family};
     LvcVulkanDevice *ld = NULL;
     LvcVulkanHandles bad = h;
     bad.queue_family = 99;
@@ -302,8 +276,7 @@ static void test_adopt(void)
         stream_free(&vk);
         lvc_vulkan_device_unref(ld);
     }
-    vkDestroyDevice(dev, NULL);
-    vkDestroyInstance(inst, NULL);
+    app_device_destroy(&ad);
 }
 
 static int warnings;
