@@ -13,6 +13,7 @@
 #include <gst/pbutils/pbutils.h>
 
 #include "gstlvc.h"
+#include "lvc_check.h"
 
 #define W 96
 #define H 64
@@ -589,29 +590,16 @@ clients_suite (void)
 int
 main (int argc, char **argv)
 {
-  SRunner *sr;
-  int run, failed;
-
   /* lvcdec finds the test model of the clips by its id among the defaults */
   g_setenv ("LVC_MODEL", model_path (), TRUE);
   gst_check_init (&argc, &argv);
-  if (!gst_plugin_register_static (GST_VERSION_MAJOR, GST_VERSION_MINOR, "lvc",
-          "lvc elements (static, for the tests)", gst_lvc_plugin_init, "0.1.0", "LGPL", "lvc",
-          "lvc", "https://example.invalid/lvc")) {
-    printf ("cannot register the lvc elements\n0 passed, 1 failed\n");
+  if (!lvc_check_register ())
     return 1;
-  }
   if (!have_element ("playbin") || !have_element ("encodebin") ||
       !have_element ("videotestsrc") || !have_element ("filesrc")) {
     printf ("SKIP: gst-plugins-base (playback, encoding, videotestsrc) or coreelements "
         "missing\n");
     return 77;
   }
-  sr = srunner_create (clients_suite ());
-  srunner_run_all (sr, CK_NORMAL);
-  run = srunner_ntests_run (sr);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  printf ("%d passed, %d failed\n", run - failed, failed);
-  return failed ? 1 : 0;
+  return lvc_check_run (clients_suite ());
 }

@@ -15,6 +15,7 @@
 #include <lvc/lvc.h>
 
 #include "gstlvc.h"
+#include "lvc_check.h"
 #include "gstrtplvcdepay.h"
 #include "gstrtplvcpay.h"
 
@@ -1022,21 +1023,8 @@ rtp_suite (void)
 int
 main (int argc, char **argv)
 {
-  SRunner *sr;
-  int run, failed;
-
   gst_check_init (&argc, &argv);
-  if (!gst_plugin_register_static (GST_VERSION_MAJOR, GST_VERSION_MINOR, "lvc",
-          "lvc elements (static, for the tests)", gst_lvc_plugin_init, "0.1.0", "LGPL", "lvc",
-          "lvc", "https://example.invalid/lvc")) {
-    printf ("cannot register the lvc elements\n0 passed, 1 failed\n");
+  if (!lvc_check_register ())
     return 1;
-  }
-  sr = srunner_create (rtp_suite ());
-  srunner_run_all (sr, CK_NORMAL);
-  run = srunner_ntests_run (sr);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  printf ("%d passed, %d failed\n", run - failed, failed);
-  return failed ? 1 : 0;
+  return lvc_check_run (rtp_suite ());
 }
