@@ -73,6 +73,9 @@ def add_args(p):
                    help="std of the noise added to F_{t-1}, relative to its std")
     p.add_argument("--p-refresh", type=float, default=0.15,
                    help="probability that a P-frame's F is replaced by refresh(decoded)")
+    p.add_argument("--p-static", type=float, default=0.0,
+                   help="probability that a clip is replaced by its first frame repeated (a "
+                        "motionless scene: teaches the P-frame to take what the reference holds)")
     return p
 
 
@@ -237,6 +240,10 @@ class Trainer:
         t = lo + int(torch.randint(0, hi - lo + 1, (1,), generator=self.batcher.g))
         crop = a.crop1 if self.progress() < a.phase1 else a.crop
         y, u, v = self.batcher.clip(a.batch, t, crop)
+        if a.p_static:
+            still = torch.rand(a.batch, generator=self.batcher.g) < a.p_static
+            for c in (y, u, v):
+                c[still] = c[still][:, :1].expand_as(c[still])
         qp = self._qp(a.batch)
         xs = [pack(y[:, i], u[:, i], v[:, i]) for i in range(t)]
         with torch.no_grad(), self.autocast():

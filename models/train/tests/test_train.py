@@ -82,3 +82,22 @@ def test_gpu_window_dry_run(tiny_pack, tmp_path):
                 "--stage", "inter", "--intra-ckpt", out])
     d2 = ckpt.latest_checkpoint(out2)
     assert ckpt.load_split(os.path.join(d2, "model.pt"))["kind"] == "inter"
+
+
+def test_p_static_repeats_the_first_frame(tiny_pack, tmp_path):
+    """--p-static 1: every P-frame of a training clip is its first frame (a motionless scene)."""
+    intra = str(tmp_path / "intra")
+    gpu_window(["--pack", tiny_pack, "--out", intra, "--minutes", "1", "--dry-run"])
+    tr = Trainer(_args(tiny_pack, str(tmp_path / "p"), "--stage", "inter", "--intra-ckpt", intra,
+                       "--frames", "3:3", "--crop1", "32", "--p-static", "1"), QUIET)
+    seen = []
+    forward = tr.model.forward
+
+    def spy(x, *rest, **kw):
+        seen.append(x.detach().clone())
+        return forward(x, *rest, **kw)
+
+    tr.model.forward = spy
+    tr.train_step()
+    assert len(seen) == 2                       # the two P-frames (frame 0 is the intra model's)
+    assert torch.equal(seen[0], seen[1]) and seen[0].abs().sum() > 0
