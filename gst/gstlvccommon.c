@@ -365,3 +365,14 @@ gst_lvc_model_cache_size (void)
   g_mutex_unlock (&cache_lock);
   return n;
 }
+
+gboolean
+gst_lvc_model_id_valid (const gchar * s)
+{
+  if (!s || strlen (s) != 2 * LVC_MODEL_ID_SIZE)
+    return FALSE;
+  for (const gchar * p = s; *p; p++)
+    if (!g_ascii_isxdigit (*p))
+      return FALSE;
+  return TRUE;
+}

@@ -31,6 +31,8 @@ typedef struct {
 /* Parse and check a sequence header at the start of data; FALSE when it is not a valid
  * version-1 lvc-s header. */
 gboolean gst_lvc_seq_parse (const guint8 * data, gsize size, GstLvcSeqInfo * info);
+/* TRUE when s is a model id as caps and SDP carry it: 32 hex digits. */
+gboolean gst_lvc_model_id_valid (const gchar * s);
 
 /* TRUE when the packet starts with a valid sequence header followed by an I-frame header
  * byte. */

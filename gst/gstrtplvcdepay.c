@@ -48,17 +48,6 @@ G_DEFINE_TYPE (GstRtpLvcDepay, gst_rtp_lvc_depay, GST_TYPE_RTP_BASE_DEPAYLOAD);
 GST_ELEMENT_REGISTER_DEFINE (rtplvcdepay, "rtplvcdepay", GST_RANK_SECONDARY,
     GST_TYPE_RTP_LVC_DEPAY);
 
-static gboolean
-model_id_valid (const gchar * s)
-{
-  if (!s || strlen (s) != 2 * LVC_MODEL_ID_SIZE)
-    return FALSE;
-  for (const gchar * p = s; *p; p++)
-    if (!g_ascii_isxdigit (*p))
-      return FALSE;
-  return TRUE;
-}
-
 static GstStructure *
 make_stats (GstRtpLvcDepay * self)
 {
@@ -234,7 +223,7 @@ gst_rtp_lvc_depay_set_caps (GstRTPBaseDepayload * depay, GstCaps * caps)
     GST_WARNING_OBJECT (self, "profile %s is not lvc-s", profile);
     return FALSE;
   }
-  if (id && !model_id_valid (id)) {
+  if (id && !gst_lvc_model_id_valid (id)) {
     GST_WARNING_OBJECT (self, "model-id %s is not 32 hex digits", id);
     return FALSE;
   }

@@ -42,17 +42,6 @@ G_DEFINE_TYPE (GstRtpLvcPay, gst_rtp_lvc_pay, GST_TYPE_RTP_BASE_PAYLOAD);
 GST_ELEMENT_REGISTER_DEFINE (rtplvcpay, "rtplvcpay", GST_RANK_SECONDARY, GST_TYPE_RTP_LVC_PAY);
 
 /* TRUE when s is 32 hexadecimal digits (a model id as the caps and the fmtp write it). */
-static gboolean
-model_id_valid (const gchar * s)
-{
-  if (!s || strlen (s) != 2 * LVC_MODEL_ID_SIZE)
-    return FALSE;
-  for (const gchar * p = s; *p; p++)
-    if (!g_ascii_isxdigit (*p))
-      return FALSE;
-  return TRUE;
-}
-
 static GstStructure *
 make_stats (GstRtpLvcPay * self)
 {
@@ -161,7 +150,7 @@ gst_rtp_lvc_pay_set_caps (GstRTPBasePayload * pay, GstCaps * caps)
     GST_WARNING_OBJECT (self, "profile %s is not lvc-s", profile);
     return FALSE;
   }
-  if (id && !model_id_valid (id)) {
+  if (id && !gst_lvc_model_id_valid (id)) {
     GST_WARNING_OBJECT (self, "model-id %s is not 32 hex digits", id);
     return FALSE;
   }
