@@ -202,6 +202,34 @@ def synthetic_clip(rng, t, s):
     return frames
 
 
+def _shifted(p, oy, ox):
+    """p [..., H, W] read at (row + oy, col + ox), edges replicated."""
+    h, w = p.shape[-2:]
+    r = (torch.arange(h, device=p.device) + oy).clamp(0, h - 1)
+    c = (torch.arange(w, device=p.device) + ox).clamp(0, w - 1)
+    return p[..., r, :][..., c]
+
+
+def pan_clip(y, u, v, t, vy, vx):
+    """t frames of a global pan over one picture: frame i is the picture read (i*vy, i*vx)
+    luma samples further on, edges replicated (new content entering at the border).
+
+    y [H, W], u, v [H/2, W/2] (uint8); returns y [t, H, W], u, v [t, H/2, W/2].  Chroma
+    moves by half the luma offset; an odd offset averages the two nearest positions.
+    """
+    def chroma(p, oy, ox):
+        a = _shifted(p, oy // 2, ox // 2)
+        if oy % 2 == 0 and ox % 2 == 0:
+            return a
+        b = _shifted(p, oy // 2 + oy % 2, ox // 2 + ox % 2)
+        return ((a.int() + b.int() + 1) >> 1).to(p.dtype)
+
+    offs = [(i * vy, i * vx) for i in range(t)]
+    return (torch.stack([_shifted(y, oy, ox) for oy, ox in offs]),
+            torch.stack([chroma(u, oy, ox) for oy, ox in offs]),
+            torch.stack([chroma(v, oy, ox) for oy, ox in offs]))
+
+
 STRIDE_P = (0.6, 0.25, 0.1, 0.05)   # temporal stride 1, 2, 3, 4 of the video clips
 
 

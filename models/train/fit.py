@@ -25,7 +25,7 @@ import torch
 import torch.distributed as dist
 
 from . import ckpt
-from .data import Batcher, load_pack
+from .data import Batcher, load_pack, pan_clip
 from .model import NQP, build
 from .yuv import pack, psnr, yuv_distortion
 
@@ -76,6 +76,11 @@ def add_args(p):
     p.add_argument("--p-static", type=float, default=0.0,
                    help="probability that a clip is replaced by its first frame repeated (a "
                         "motionless scene: teaches the P-frame to take what the reference holds)")
+    p.add_argument("--p-pan", type=float, default=0.0,
+                   help="probability that a clip is replaced by a global pan over its first frame "
+                        "(a constant integer velocity of at most --pan-max luma samples per "
+                        "frame and axis: teaches the context to follow small motion)")
+    p.add_argument("--pan-max", type=int, default=4, help="largest pan velocity of --p-pan")
     return p
 
 
@@ -244,6 +249,13 @@ class Trainer:
             still = torch.rand(a.batch, generator=self.batcher.g) < a.p_static
             for c in (y, u, v):
                 c[still] = c[still][:, :1].expand_as(c[still])
+        if a.p_pan:
+            pan = torch.rand(a.batch, generator=self.batcher.g) < a.p_pan
+            vel = torch.randint(-a.pan_max, a.pan_max + 1, (a.batch, 2),
+                                generator=self.batcher.g)
+            for b in pan.nonzero().flatten().tolist():
+                y[b], u[b], v[b] = pan_clip(y[b, 0], u[b, 0], v[b, 0], t,
+                                            int(vel[b, 0]), int(vel[b, 1]))
         qp = self._qp(a.batch)
         xs = [pack(y[:, i], u[:, i], v[:, i]) for i in range(t)]
         with torch.no_grad(), self.autocast():

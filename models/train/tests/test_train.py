@@ -6,7 +6,8 @@ import torch
 from train import ckpt
 from train.fit import Trainer, add_args, lam
 from train.gpu_window import main as gpu_window
-from train.yuv import pack
+from train.data import pan_clip
+from train.yuv import pack, unpack
 
 QUIET = lambda s: None
 
@@ -101,3 +102,48 @@ def test_p_static_repeats_the_first_frame(tiny_pack, tmp_path):
     tr.train_step()
     assert len(seen) == 2                       # the two P-frames (frame 0 is the intra model's)
     assert torch.equal(seen[0], seen[1]) and seen[0].abs().sum() > 0
+
+
+def test_pan_clip_moves_the_picture():
+    """pan_clip: frame i is frame 0 read i*v samples further on (chroma at half the offset)."""
+    g = torch.Generator().manual_seed(3)
+    y = torch.randint(0, 256, (32, 40), generator=g, dtype=torch.uint8)
+    u = torch.randint(0, 256, (16, 20), generator=g, dtype=torch.uint8)
+    v = torch.randint(0, 256, (16, 20), generator=g, dtype=torch.uint8)
+    py, pu, pv = pan_clip(y, u, v, 3, 2, -3)
+    assert py.shape == (3, 32, 40) and pu.shape == (3, 16, 20) and pv.dtype == torch.uint8
+    assert torch.equal(py[0], y) and torch.equal(pu[0], u)
+    assert torch.equal(py[2][:28, 6:], y[4:, :34])              # (4, -6) luma samples on
+    assert torch.equal(pu[2][:14, 3:], u[2:, :17])              # (2, -3) chroma samples on
+    half = ((u[1:, :19].int() + u[1:, 1:].int() + 1) >> 1).to(torch.uint8)
+    assert torch.equal(pu[1][:15, 2:], half[:, :18])            # (1, -1.5): averaged
+    assert torch.equal(py[2][:28, :6], y[4:, :1].expand(28, 6))  # entering edge replicated
+    assert torch.equal(py[2][28:], py[2][27:28].expand(4, 40))
+
+
+def test_p_pan_moves_every_clip(tiny_pack, tmp_path):
+    """--p-pan 1: every P-frame of a training clip is its first frame moved by one velocity."""
+    intra = str(tmp_path / "intra")
+    gpu_window(["--pack", tiny_pack, "--out", intra, "--minutes", "1", "--dry-run"])
+    tr = Trainer(_args(tiny_pack, str(tmp_path / "p"), "--stage", "inter", "--intra-ckpt", intra,
+                       "--frames", "3:3", "--crop1", "32", "--p-pan", "1", "--pan-max", "2"),
+                 QUIET)
+    seen = []
+    forward = tr.model.forward
+
+    def spy(x, *rest, **kw):
+        seen.append(unpack(x.detach().clone())[0])
+        return forward(x, *rest, **kw)
+
+    tr.model.forward = spy
+    for _ in range(3):
+        seen.clear()
+        tr.train_step()
+        assert len(seen) == 2
+        # each clip's second P-frame is its first one moved once more by one velocity
+        y1, y2 = seen
+        h, w = y1.shape[-2:]
+        for b in range(y1.shape[0]):
+            found = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)
+                     if torch.equal(y2[b, 4:-4, 4:-4], y1[b, 4 + dy:h - 4 + dy, 4 + dx:w - 4 + dx])]
+            assert found, "clip %d: no velocity maps the first P-frame onto the second" % b
