@@ -6,6 +6,7 @@ COMMANDS = {
     "fit": "train the intra or inter model (CPU / CUDA / torchrun DDP)",
     "gpu_window": "short GPU training window from a preloaded pack",
     "eval": "proxy evaluation of a float model against JPEG / x264 / x265",
+    "probe": "temporal probe of an inter model: repeated and panned pictures as P-frames",
     "macs": "MACs per luma pixel and parameters per sub-network -> models/README.md",
     "export_pt": "write the EMA weights of a run to a small .pt file",
     "export": "integer .lvcm export, or integer-vs-float comparison (export compare ...)",
@@ -37,6 +38,8 @@ def main():
         from .qat import main as m
     elif cmd == "golden":
         from .golden import main as m
+    elif cmd == "probe":
+        from .probe import main as m
     else:
         from .macs import main as m
     m(argv)
