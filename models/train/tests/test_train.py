@@ -147,3 +147,24 @@ def test_p_pan_moves_every_clip(tiny_pack, tmp_path):
             found = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)
                      if torch.equal(y2[b, 4:-4, 4:-4], y1[b, 4 + dy:h - 4 + dy, 4 + dx:w - 4 + dx])]
             assert found, "clip %d: no velocity maps the first P-frame onto the second" % b
+
+
+def test_bf16_on_the_cpu(tiny_pack, tmp_path):
+    """--bf16: the networks run under bf16 autocast on the CPU; the first step's loss is that
+    of the float32 step within bf16 precision."""
+    losses = []
+    for extra in ((), ("--bf16",)):
+        torch.manual_seed(5)
+        tr = Trainer(_args(tiny_pack, str(tmp_path / ("b" + str(len(extra)))), *extra), QUIET)
+        dtypes = []
+        forward = tr.model.forward
+
+        def spy(*a, **kw):
+            out = forward(*a, **kw)
+            dtypes.append(out["x_hat"].dtype)
+            return out
+
+        tr.model.forward = spy
+        losses.append(tr.train_step()[0])
+        assert dtypes == [torch.bfloat16 if extra else torch.float32]
+    assert abs(losses[1] - losses[0]) < 0.05 * abs(losses[0])
