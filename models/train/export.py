@@ -811,7 +811,7 @@ def rd_cost(m, plan, crops, qps, ent=None, mode="fq", bs=8):
             xh = torch.clamp(torch.round(out["x_hat"] * 128), -128, 127) / 128
             d = yuv_distortion(xh, x)
             bpp = out["bits"] / (x.shape[2] * x.shape[3] * 64)
-            J += (lam(qp) * d + bpp).tolist()
+            J += (lam(qp, getattr(m, "cfg", None)) * d + bpp).tolist()
             D += d.tolist()
             R += bpp.tolist()
             P += (10 * torch.log10(255.0 ** 2 / d.clamp_min(1e-6))).tolist()

@@ -8,8 +8,8 @@ Loss per sample: lambda(qp) * D + R, with
   D = (6*MSE_Y + MSE_U + MSE_V) / 8 in 8-bit units squared (samples 0..255), on native 4:2:0,
   R = bits of y and z per luma pixel, from additive uniform noise (rate) while the synthesis
       sees y_hat = mu + round(y - mu) with a straight-through gradient (mixed quantisation).
-qp is drawn uniformly in 0..63 per sample; lambda(qp) is log-spaced from LAMBDA_QP0 (qp 0,
-best quality) to LAMBDA_QP63.
+qp is drawn uniformly in 0..63 per sample; lambda(qp) is log-spaced from the model config's lmbda[0]
+(qp 0, best quality; 0.08 by default) to lmbda[1] (qp 63; 0.001).
 """
 import argparse
 import copy
@@ -26,16 +26,14 @@ import torch.distributed as dist
 
 from . import ckpt
 from .data import Batcher, load_pack, pan_clip
-from .model import NQP, build
+from .model import DEFAULT_INTRA, NQP, build
 from .yuv import pack, psnr, yuv_distortion
 
-LAMBDA_QP0 = 0.08
-LAMBDA_QP63 = 0.001
-
-
-def lam(qp):
-    """lambda for a qp tensor (float tensor, same shape)."""
-    return LAMBDA_QP0 * (LAMBDA_QP63 / LAMBDA_QP0) ** (qp.float() / (NQP - 1))
+def lam(qp, cfg=None):
+    """lambda for a qp tensor (float tensor, same shape): log-linear from the model config's
+    lmbda[0] at qp 0 to lmbda[1] at qp 63 (the default config's without one)."""
+    l0, l63 = (cfg or DEFAULT_INTRA)["lmbda"]
+    return l0 * (l63 / l0) ** (qp.float() / (NQP - 1))
 
 
 def add_args(p):
@@ -64,7 +62,9 @@ def add_args(p):
                         "inter model on 2 cores with AVX512-BF16)")
     p.add_argument("--log-every", type=int, default=20)
     p.add_argument("--ckpt-minutes", type=float, default=5.0)
-    p.add_argument("--model-cfg", default="{}", help="JSON overrides of the model config")
+    p.add_argument("--model-cfg", default="{}",
+                   help="JSON overrides of the model config (on resume too: e.g. "
+                        "'{\"lmbda\": [0.5, 0.002]}' changes the lambda range of a run)")
     p.add_argument("--fresh", action="store_true", help="ignore checkpoints in --out")
     # inter stage
     p.add_argument("--intra-ckpt", help="intra checkpoint (run dir or .pt) for --stage inter")
@@ -111,7 +111,6 @@ class Trainer:
         random.seed(a.seed)
         np.random.seed(a.seed)
         cfg = json.loads(a.model_cfg)
-        self.model = build(a.stage, cfg).to(self.dev)
         self.intra = None
         if a.stage == "inter":
             if not a.intra_ckpt:
@@ -120,6 +119,9 @@ class Trainer:
             self.intra = build("intra", icfg)
             self.intra.load_state_dict(w)
             self.intra.to(self.dev).eval().requires_grad_(False)
+            cfg.setdefault("lmbda", self.intra.cfg["lmbda"])   # the I-frames' trade-off
+        self.model = build(a.stage, cfg).to(self.dev)
+        if self.intra is not None:
             self._init_from_intra(w)
         self.ema = copy.deepcopy(self.model).requires_grad_(False)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=a.lr)
@@ -227,7 +229,7 @@ class Trainer:
     def _loss(self, out, x, qp):
         d = yuv_distortion(out["x_hat"].float(), x)
         bpp = out["bits"].float() / (x.shape[2] * x.shape[3] * 64)
-        return lam(qp) * d + bpp, d, bpp
+        return lam(qp, self.model.cfg) * d + bpp, d, bpp
 
     def step_intra(self):
         a = self.a

@@ -378,7 +378,10 @@ def pad_to(x, m):
 # Models
 # ---------------------------------------------------------------------------------------------
 DEFAULT_INTRA = dict(a8=2, a16=2, hs_blocks=1, pf_blocks=1, cs_blocks=1, s16=2, s8=3,
-                     rh_blocks=1, rh_k=3)
+                     rh_blocks=1, rh_k=3,
+                     lmbda=(0.08, 0.001))
+# lmbda: the rate-distortion trade-off lambda at qp 0 and qp 63 (log-linear in between; see
+# fit.lam); part of the config so that fine-tuning, QAT and export use the model's own.
 DEFAULT_INTER = dict(DEFAULT_INTRA, ctx_blocks=1, tp_blocks=1, rf_blocks=1)
 
 

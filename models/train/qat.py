@@ -48,7 +48,7 @@ def qat_loss(model, plan, ent, x, qp):
     out = ex.codec_forward(E, model, x, qp, train=True, ent=ent)
     d = yuv_distortion(out["x_hat"].float(), x)
     bpp = out["bits"].float() / (x.shape[2] * x.shape[3] * 64)
-    return lam(qp) * d + bpp, d, bpp
+    return lam(qp, model.cfg) * d + bpp, d, bpp
 
 
 def qat_finetune(model, sample, steps, plan, ent, lr=1e-5, clip=1.0, log=print,

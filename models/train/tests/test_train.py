@@ -168,3 +168,28 @@ def test_bf16_on_the_cpu(tiny_pack, tmp_path):
         losses.append(tr.train_step()[0])
         assert dtypes == [torch.bfloat16 if extra else torch.float32]
     assert abs(losses[1] - losses[0]) < 0.05 * abs(losses[0])
+
+
+def test_lambda_range_from_the_model_config(tiny_pack, tmp_path):
+    """lmbda in the model config sets lambda(qp) of the loss; it is saved with the checkpoint,
+    can be changed on resume, and an inter model takes its intra model's by default."""
+    qp = torch.tensor([0, 63, 21])
+    assert torch.allclose(lam(qp), torch.tensor([0.08, 0.001, 0.08 * (0.001 / 0.08) ** (1 / 3)]))
+    assert torch.allclose(lam(qp, {"lmbda": [2.0, 0.002]}),
+                          torch.tensor([2.0, 0.002, 2.0 * 0.001 ** (1 / 3)]))
+    out = str(tmp_path / "intra")
+    tr = Trainer(_args(tiny_pack, out, "--model-cfg", '{"lmbda": [2.0, 0.002]}', "--steps", "1"),
+                 QUIET)
+    y, u, v = tr.batcher.intra(2, 64)
+    x = pack(y, u, v)
+    o = tr.model(x, qp[:2], train=False)
+    loss, d, bpp = tr._loss(o, x, qp[:2])
+    assert torch.allclose(loss, torch.tensor([2.0, 0.002]) * d + bpp)
+    tr.run()
+    s = ckpt.load_split(os.path.join(ckpt.latest_checkpoint(out), "model.pt"))
+    assert list(s["cfg"]["lmbda"]) == [2.0, 0.002]
+    wider = Trainer(_args(tiny_pack, out, "--model-cfg", '{"lmbda": [4.0, 0.004]}'), QUIET)
+    assert wider.step == 1 and list(wider.model.cfg["lmbda"]) == [4.0, 0.004]
+    inter = Trainer(_args(tiny_pack, str(tmp_path / "inter"), "--stage", "inter",
+                          "--intra-ckpt", out), QUIET)
+    assert list(inter.model.cfg["lmbda"]) == [2.0, 0.002]
