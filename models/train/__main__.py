@@ -7,6 +7,7 @@ COMMANDS = {
     "gpu_window": "short GPU training window from a preloaded pack",
     "eval": "proxy evaluation of a float model against JPEG / x264 / x265",
     "probe": "temporal probe of an inter model: repeated and panned pictures as P-frames",
+    "relambda": "move a model to another lambda range (q tables remapped), for fine-tuning",
     "macs": "MACs per luma pixel and parameters per sub-network -> models/README.md",
     "export_pt": "write the EMA weights of a run to a small .pt file",
     "export": "integer .lvcm export, or integer-vs-float comparison (export compare ...)",
@@ -40,6 +41,8 @@ def main():
         from .golden import main as m
     elif cmd == "probe":
         from .probe import main as m
+    elif cmd == "relambda":
+        from .relambda import main as m
     else:
         from .macs import main as m
     m(argv)
