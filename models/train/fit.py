@@ -29,6 +29,7 @@ from .data import Batcher, load_pack, pan_clip
 from .model import DEFAULT_INTRA, NQP, build
 from .yuv import pack, psnr, yuv_distortion
 
+
 def lam(qp, cfg=None):
     """lambda for a qp tensor (float tensor, same shape): log-linear from the model config's
     lmbda[0] at qp 0 to lmbda[1] at qp 63 (the default config's without one)."""
