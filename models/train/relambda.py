@@ -74,9 +74,9 @@ def main(argv=None):
     if len(new) != 2 or not new[0] > new[1] > 0:
         raise SystemExit("--lmbda: two numbers L0 > L63 > 0")
     s = ckpt.load_model_state(a.ckpt)
-    kind, cfg, w = ckpt.ema_weights(a.ckpt)
-    m = build(kind, cfg)
-    m.load_state_dict(w)
+    kind = s["kind"]
+    m = build(kind, s["cfg"])
+    m.load_state_dict({k: v.float() for k, v in s.get("ema", s.get("model")).items()})
     old = tuple(m.cfg["lmbda"])
     relambda(m, new)
     torch.save(dict(kind=kind, cfg=m.cfg, step=s.get("step"),
